@@ -1,0 +1,81 @@
+"""``imr_sections``: split a letter into HEADER, REVIEWER, SUMMARY and ISSUES.
+
+IMR letters of every layout since 2013 carry the same three headings ("HOW THE IMR FINAL
+DETERMINATION WAS MADE", "CLINICAL CASE SUMMARY", "IMR ISSUES, DECISIONS AND RATIONALES"); the
+header block (case number and dates) is whatever precedes the first heading. Headings are found
+as whole lines, allowing any spacing inside them, so hard wraps and odd spacing do not hide them.
+The spans land on ``doc.spans["imr_sections"]`` so they serialize with the Doc.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+SPANS_KEY = "imr_sections"
+
+DEFAULT_HEADINGS: dict[str, str] = {
+    "REVIEWER": "HOW THE IMR FINAL DETERMINATION WAS MADE",
+    "SUMMARY": "CLINICAL CASE SUMMARY",
+    "ISSUES": "IMR ISSUES, DECISIONS AND RATIONALES",
+}
+
+
+def heading_regex(heading: str) -> re.Pattern[str]:
+    """A heading as a line of its own, words separated by any whitespace."""
+    words = [re.escape(w) for w in heading.split()]
+    return re.compile(r"(?:^|(?<=[\n\f]))[ \t]*" + r"\s+".join(words) + r"[ \t]*(?=\r?\n|\f|$)")
+
+
+class SectionSegmenter:
+    """Find the letter's headings and store one span per section with its label."""
+
+    def __init__(self, nlp: Language, name: str, headings: dict[str, str]):
+        self.name = name
+        self.headings = dict(headings)
+        self._regexes = {label: heading_regex(h) for label, h in self.headings.items()}
+
+    def find_headings(self, text: str) -> list[tuple[int, int, str]]:
+        """(heading start, heading end, label) for the first occurrence of each heading, in order."""
+        found = []
+        for label, regex in self._regexes.items():
+            m = regex.search(text)
+            if m:
+                found.append((m.start(), m.end(), label))
+        return sorted(found)
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        headings = self.find_headings(text)
+        spans = []
+        bounds: Iterable[tuple[int, int, str]]
+        first = headings[0][0] if headings else len(text)
+        bounds = [(0, first, "HEADER")] if text[:first].strip() else []
+        bounds = list(bounds) + [
+            (start, headings[i + 1][0] if i + 1 < len(headings) else len(text), label)
+            for i, (start, _end, label) in enumerate(headings)
+        ]
+        for start, end, label in bounds:
+            span = doc.char_span(start, end, label=label, alignment_mode="expand")
+            if span is not None and len(span):
+                spans.append(span)
+        doc.spans[SPANS_KEY] = spans
+        return doc
+
+
+@Language.factory(
+    "imr_sections",
+    default_config={"headings": DEFAULT_HEADINGS},
+)
+def make_section_segmenter(nlp: Language, name: str, headings: dict[str, str]) -> SectionSegmenter:
+    return SectionSegmenter(nlp, name, headings)
+
+
+def section_bounds(doc: Doc, label: str) -> tuple[int, int] | None:
+    """Character bounds of the first section with ``label``, or None."""
+    for span in doc.spans.get(SPANS_KEY, []):
+        if span.label_ == label:
+            return span.start_char, span.end_char
+    return None

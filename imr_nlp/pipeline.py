@@ -1,0 +1,65 @@
+"""Build and load the IMR spaCy pipeline.
+
+``build_pipeline()`` assembles the pipeline from its registered components (used to create and
+retrain models); ``load()`` loads a saved pipeline — by default the one committed under
+``models/imr_pipeline`` — once per process and caches it. A saved pipeline is a plain spaCy
+directory (``nlp.to_disk``), so loading it runs no code beyond the registered components.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Optional, Union
+
+import spacy
+from spacy.language import Language
+
+from . import components  # noqa: F401  (registers the factories)
+
+MODEL_ENV = "IMR_NLP_MODEL"
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "imr_pipeline"
+CORE_COMPONENTS = ("imr_sections", "imr_header", "imr_items", "imr_citations")
+
+_LOADED: dict[str, Language] = {}
+
+
+def build_pipeline(entity_model: Optional[Path] = None, with_entities: bool = True) -> Language:
+    """A fresh pipeline: ``spacy.blank("en")`` plus the IMR components in their order.
+
+    ``entity_model`` is a directory of a trained entity pipeline to source the trained
+    component from; without it only the rule components tag entities.
+    """
+    nlp = spacy.blank("en")
+    for name in CORE_COMPONENTS:
+        nlp.add_pipe(name)
+    if with_entities:
+        from .components.entities import add_entity_components
+
+        add_entity_components(nlp, entity_model)
+    return nlp
+
+
+def default_model_path() -> Path:
+    return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+
+
+def load(model: Union[str, Path, None] = None) -> Language:
+    """The IMR pipeline, built once per process and model directory.
+
+    ``model``: a directory written by ``nlp.to_disk`` (``imr-nlp train ... --out DIR``). Default:
+    ``$IMR_NLP_MODEL`` or the repository's ``models/imr_pipeline``; if that is missing the
+    pipeline is built from its rule components alone, with a warning.
+    """
+    path = Path(model) if model is not None else default_model_path()
+    key = str(path.resolve())
+    if key not in _LOADED:
+        if (path / "config.cfg").exists():
+            _LOADED[key] = spacy.load(path)
+        elif model is not None:
+            raise FileNotFoundError(f"{path}: not a saved imr_nlp pipeline (no config.cfg)")
+        else:
+            warnings.warn(f"{path}: no trained pipeline found; using the rule components only",
+                          stacklevel=2)
+            _LOADED[key] = build_pipeline()
+    return _LOADED[key]

@@ -1,0 +1,90 @@
+"""Text helpers shared by the rule components: PDF-extracted letters are hard-wrapped, sometimes
+double-spaced, and split words with hyphens at line ends, so rules read a whitespace-collapsed
+view of a region and map what they find back to character offsets in the original text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Optional
+
+_WS = re.compile(r"\s+")
+_LINE_END_HYPHEN = re.compile(r"(?<=[a-z])-\s*\n\s*(?=[a-z])")
+
+
+@dataclass(frozen=True)
+class Collapsed:
+    """A whitespace-collapsed copy of ``original[start:end]`` with a map back to offsets.
+
+    ``offsets[i]`` is the position in the original text of ``text[i]``, so a match found in the
+    collapsed text at ``[a, b)`` is ``[offsets[a], offsets[b - 1] + 1)`` in the original.
+    """
+
+    text: str
+    offsets: list[int]
+
+    def span(self, a: int, b: int) -> tuple[int, int]:
+        """Original ``(start, end)`` of collapsed ``[a, b)`` (``b > a``)."""
+        return self.offsets[a], self.offsets[b - 1] + 1
+
+
+def collapse(original: str, start: int = 0, end: Optional[int] = None) -> Collapsed:
+    """Collapse every run of whitespace in ``original[start:end]`` to one space and strip ends."""
+    end = len(original) if end is None else end
+    chars: list[str] = []
+    offsets: list[int] = []
+    pending_space = False
+    for i in range(start, end):
+        ch = original[i]
+        if ch.isspace():
+            pending_space = bool(chars)
+            continue
+        if pending_space:
+            chars.append(" ")
+            offsets.append(i - 1)
+            pending_space = False
+        chars.append(ch)
+        offsets.append(i)
+    return Collapsed("".join(chars), offsets)
+
+
+def one_line(text: str) -> str:
+    """Join a hard-wrapped phrase onto one line: rejoin words split by a line-end hyphen
+    ("right-\\nsided" -> "right-sided") and collapse whitespace."""
+    text = _LINE_END_HYPHEN.sub("-", text)
+    return _WS.sub(" ", text).strip()
+
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"])}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+
+DATE_PATTERN = (
+    r"(?:\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})(?!\d)"
+    r"|\d{4}-\d{2}-\d{2}"
+    r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4})"
+)
+
+
+def parse_date(text: str) -> Optional[date]:
+    """Parse the date formats IMR letters use: 11/09/2016, 3/9/10, 10-13-16, 2016-11-09,
+    August 20, 2009. Two-digit years are 19xx above 30, else 20xx. ``None`` if not a date."""
+    text = text.strip().rstrip(".,")
+    try:
+        m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+        if m:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        m = re.fullmatch(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})", text)
+        if m:
+            year = int(m[3])
+            if year < 100:
+                year += 1900 if year > 30 else 2000
+            return date(year, int(m[1]), int(m[2]))
+        m = re.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})", text)
+        if m and m[1].lower() in _MONTHS:
+            return date(int(m[3]), _MONTHS[m[1].lower()], int(m[2]))
+    except ValueError:
+        return None
+    return None

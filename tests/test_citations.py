@@ -1,0 +1,80 @@
+"""Guideline citation lines in the shapes IMR letters use (written for these tests)."""
+from __future__ import annotations
+
+import pytest
+
+from imr_nlp.components.citations import parse_guideline, split_sections
+
+
+def cites(text):
+    return [(c["source"], c["document"], c["year"], c["sections"]) for c in parse_guideline(text)]
+
+
+def test_no_evidence_cited():
+    assert cites("The Claims Administrator did not cite any medical evidence for its decision.") == []
+
+
+def test_mtus_with_sections_that_contain_commas():
+    assert cites("Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Opioids, criteria "
+                 "for use, Muscle relaxants (for pain).") == [
+        ("MTUS", "Chronic Pain Medical Treatment", 2016, ["Opioids, criteria for use", "Muscle relaxants (for pain)"])]
+
+
+def test_two_mtus_documents_in_one_statement():
+    assert cites("Decision based on MTUS Ankle and Foot Complaints 2004, Section(s): Special Studies, and "
+                 "Chronic Pain Medical Treatment 2016, Section(s): CRPS, diagnostic tests.") == [
+        ("MTUS", "Ankle and Foot Complaints", 2004, ["Special Studies"]),
+        ("MTUS", "Chronic Pain Medical Treatment", 2016, ["CRPS, diagnostic tests"])]
+
+
+def test_document_name_with_commas_is_kept_whole():
+    assert cites("Decision based on MTUS Forearm, Wrist, and Hand Complaints 2004.") == [
+        ("MTUS", "Forearm, Wrist, and Hand Complaints", 2004, [])]
+
+
+def test_acoem_chapter_in_2013_layout():
+    assert cites("Decision based on MTUS ACOEM Chapter 9 Shoulder Complaints,Chronic Pain Treatment "
+                 "Guidelines Post Surgical Treatment Guidelines.") == [
+        ("MTUS", "Shoulder Complaints", None, []),
+        ("MTUS", "Chronic Pain Treatment Guidelines", None, []),
+        ("MTUS", "Post Surgical Treatment Guidelines", None, [])]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The Expert Reviewer did not base their decision on the MTUS. Decision based on Non-MTUS Citation "
+     "OFFICIAL DISABILITY GUIDELINES (ODG) LOW BACK - IONTOPHORESIS", [("ODG", "LOW BACK", None, ["IONTOPHORESIS"])]),
+    ("Decision based on Non-MTUS Citation Official Disability Guidelines (ODG), Shoulder Chapter, "
+     "Magnetic resonance imaging (MRI).", [("ODG", "Shoulder", None, ["Magnetic resonance imaging (MRI)"])]),
+    ("Decision based on Non-MTUS Citation Official Disability Guidelines, Knee (updated 12/12/16), "
+     "Physical therapy.", [("ODG", "Knee", None, ["Physical therapy"])]),
+    ("Decision based on Non-MTUS Citation Official Disability Guidelines (ODG)", [("ODG", None, None, [])]),
+    ("Decision based on Non-MTUS Citation ODG Guidelines, 14th Edition, 2016, Knee Chapter.",
+     [("ODG", "Knee", 2016, [])]),
+    ("Decision based on Non-MTUS Citation Official Disability Guidelines (ODG) Low back, Manipulation; Neck "
+     "and Upper back, Manipulation.", [("ODG", "Low back", None, ["Manipulation"]),
+                                      ("ODG", "Neck and Upper back", None, ["Manipulation"])]),
+    ("Decision based on Non-MTUS Citation Official Disability Guidelines, Neck and Upper Back Chapter, "
+     "Shoulder Chapter, Physical therapy.", [("ODG", "Neck and Upper Back", None, ["Physical therapy"]),
+                                            ("ODG", "Shoulder", None, ["Physical therapy"])]),
+])
+def test_odg(text, expected):
+    assert cites(text) == expected
+
+
+def test_mtus_then_odg_then_other():
+    result = cites("Decision based on MTUS Knee Complaints 2004. Decision based on Non-MTUS Citation "
+                   "Sildenafil: Drug information, accessed from UpToDate.com on 12/17/2016.")
+    assert result == [("MTUS", "Knee Complaints", 2004, []), ("OTHER", "Sildenafil: Drug information", None, [])]
+
+
+def test_acoem_outside_mtus():
+    assert cites("Decision based on Non-MTUS Citation ACOEM Occupational Medicine Practice Guidelines, 3rd ed., "
+                 "Shoulder Disorders, pg 64.") == [("ACOEM", "Shoulder Disorders", None, [])]
+
+
+def test_split_sections():
+    assert split_sections("Special Studies, Diagnostic Criteria, Summary.") == [
+        "Special Studies", "Diagnostic Criteria", "Summary"]
+    assert split_sections("NSAIDs, GI symptoms & cardiovascular risk, Proton Pump Inhibitors (PPIs)") == [
+        "NSAIDs, GI symptoms & cardiovascular risk", "Proton Pump Inhibitors (PPIs)"]
+    assert split_sections("Ultrasound, therapeutic; Ultrasound, therapeutic") == ["Ultrasound, therapeutic"]

@@ -1,0 +1,80 @@
+"""Header and item reading on the PDF-text shapes: reading-order blocks, double spacing, wraps."""
+from __future__ import annotations
+
+import imr_nlp
+from imr_nlp.components.header import read_header_fields
+
+READING_ORDER_HEADER = """Case Number:
+Date Assigned:
+Decision Date:
+Priority:
+
+CM17-0001234
+01/03/2017
+02/21/2017
+Expedited
+
+Date of Injury:
+UR Denial Date:
+Application
+Received:
+
+05/05/2015
+12/12/2016
+12/30/2016
+"""
+
+
+def test_header_labels_and_values_in_separate_blocks():
+    assert read_header_fields(READING_ORDER_HEADER) == {
+        "case_number": "CM17-0001234", "date_assigned": "01/03/2017", "decision_date": "02/21/2017",
+        "priority": "Expedited", "date_of_injury": "05/05/2015", "ur_denial_date": "12/12/2016",
+        "application_received": "12/30/2016"}
+
+
+def test_header_wrapped_around_its_value_as_pdfium_gives_it():
+    text = ("Case Number: CM17-0001234\nDate Assigned: 01/03/2017 Date of Injury: 05/05/2015\n"
+            "Decision Date: 02/21/2017 UR Denial Date: 12/12/2016\nPriority: Standard Application \n"
+            "Received: \n12/30/2016\n")
+    fields = read_header_fields(text)
+    assert fields["application_received"] == "12/30/2016"
+    assert fields["priority"] == "Standard"
+
+
+def double_spaced(text: str) -> str:
+    return "\n\n".join(line + " " for line in text.splitlines())
+
+
+def test_double_spaced_letter_without_header(example_text):
+    body = example_text[example_text.index("HOW THE IMR"):]
+    letter = imr_nlp.parse(double_spaced(body))
+    assert letter.case_number is None
+    assert [i.decision for i in letter.items] == ["upheld", "overturned"]
+    assert letter.items[0].text == "Norco 10/325mg #90"
+    assert letter.items[1].text == "Physical therapy for the left knee two sessions"
+    assert letter.date_of_injury is not None  # read from the summary's prose
+    assert "no case number found" in letter.warnings
+
+
+def test_item_text_wrapped_over_lines():
+    letter = imr_nlp.parse(
+        "IMR ISSUES, DECISIONS AND RATIONALES\n"
+        "The Final Determination was based on decisions for the disputed items/services set forth below:\n"
+        "Lidoderm patch, 12 hours on 12 hours off to affected area, #1 box with 1 refill, DOS:\n"
+        "11/11/2016: Upheld\n\n"
+        "Claims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016.\n\n"
+        "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s):\n"
+        "Lidoderm (lidocaine patch).\n\n"
+        "Decision rationale: Lidoderm is recommended only after a trial of first-line therapy. The\n"
+        "request is not medically necessary.\n"
+        "Urine drug screen: Overturned\n"
+        "Claims Administrator guideline: The Claims Administrator did not cite any medical evidence.\n"
+        "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Drug testing.\n"
+        "Decision rationale: Drug testing is recommended for patients on opioids. The request is medically necessary.\n")
+    first, second = letter.items
+    assert first.text == ("Lidoderm patch, 12 hours on 12 hours off to affected area, #1 box with 1 refill, "
+                          "DOS: 11/11/2016")
+    assert first.reviewer_guidelines[0].sections == ["Lidoderm (lidocaine patch)"]
+    assert second.text == "Urine drug screen" and second.decision == "overturned"
+    assert second.claims_administrator_guidelines == []
+    assert second.rationale.startswith("Drug testing is recommended")

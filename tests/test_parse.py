@@ -1,0 +1,162 @@
+"""parse(): the Letter it returns for the bundled example, the seeds, and bad input."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+import imr_nlp
+from imr_nlp.evaluate import REASON_LABELS
+
+from conftest import EXAMPLE, SEEDS
+
+
+def test_example_letter_structure(example_text):
+    letter = imr_nlp.parse(example_text)
+    assert letter.case_number == "CM99-0000001"
+    assert letter.date_assigned == date(2017, 1, 4)
+    assert letter.date_of_injury == date(2014, 6, 15)
+    assert letter.decision_date == date(2017, 2, 10)
+    assert letter.ur_denial_date == date(2016, 12, 20)
+    assert letter.application_received == date(2017, 1, 2)
+    assert letter.priority == "Standard"
+    assert letter.licensure == ["California", "Oregon"]
+    assert letter.specialty == ["Physical Medicine & Rehabilitation", "Pain Management"]
+    assert (letter.age, letter.sex) == (52, "female")
+    assert [s.label for s in letter.sections] == ["HEADER", "REVIEWER", "SUMMARY", "ISSUES"]
+    assert [(i.text, i.decision) for i in letter.items] == [
+        ("Norco 10/325mg #90", "upheld"),
+        ("Physical therapy for the left knee two sessions", "overturned"),
+    ]
+    assert letter.warnings == []
+
+
+def test_offsets_point_into_the_letter(example_text):
+    letter = imr_nlp.parse(example_text)
+    for item in letter.items:
+        assert " ".join(example_text[item.start:item.end].split()) == item.text
+        assert example_text[item.rationale_start:item.rationale_end].startswith("The MTUS")
+    for section in letter.sections:
+        assert example_text[section.start:section.end].strip()
+
+
+def test_partial_certification(example_text):
+    item = imr_nlp.parse(example_text).items[1]
+    assert item.partial is not None
+    assert item.partial.original_request == "Physical therapy for the left knee eight sessions"
+    assert item.partial.authorized == "Physical therapy for the left knee six sessions"
+    assert item.partial.remaining == item.text
+
+
+def test_citations_are_parsed(example_text):
+    norco, therapy = imr_nlp.parse(example_text).items
+    assert [c.to_dict() for c in norco.reviewer_guidelines] == [{
+        "source": "MTUS", "document": "Chronic Pain Medical Treatment", "year": 2016,
+        "sections": ["Opioids, criteria for use", "Opioids, long-term assessment"]}]
+    assert [(c.source, c.document, c.year, c.sections) for c in therapy.claims_administrator_guidelines] == [
+        ("MTUS", "Knee Complaints", 2004, ["Initial Care"]),
+        ("ODG", "Knee & Leg (Acute & Chronic)", None, ["Physical medicine treatment"]),
+    ]
+
+
+def test_to_dict_speaks_the_annotation_schema(example_text):
+    record = imr_nlp.parse(example_text).to_dict()
+    assert {"case_number", "header", "reviewer", "patient", "entities", "items"} <= set(record)
+    assert set(record["header"]) == {"date_assigned", "date_of_injury", "decision_date", "ur_denial_date",
+                                     "priority", "application_received"}
+    assert record["header"]["decision_date"] == "2017-02-10"
+    assert set(record["entities"]) == {"DRUG", "DOSE", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE"}
+    item_keys = {"text", "decision", "treatment", "drugs", "dose", "quantity", "body_parts",
+                 "claims_administrator_guidelines", "reviewer_guidelines", "denial_reasons"}
+    for item in record["items"]:
+        assert item_keys <= set(item)
+        assert set(item["denial_reasons"]) <= set(REASON_LABELS)
+    assert record["items"][1]["denial_reasons"] == []  # overturned
+    json.dumps(record)  # plain JSON
+
+
+def test_items_frame(example_text):
+    frame = imr_nlp.parse(example_text).items_frame()
+    assert list(frame["decision"]) == ["upheld", "overturned"]
+    assert frame.loc[0, "text"] == "Norco 10/325mg #90"
+
+
+def test_render_returns_html(example_text):
+    html = imr_nlp.parse(example_text).render(jupyter=False)
+    assert "Norco" in html and "<" in html
+
+
+def test_parse_accepts_paths(tmp_path, example_text):
+    from pathlib import Path
+
+    by_str = imr_nlp.parse(str(EXAMPLE))
+    by_path = imr_nlp.parse(Path(EXAMPLE))
+    assert by_str.case_number == by_path.case_number == "CM99-0000001"
+
+
+def test_pipeline_is_cached():
+    assert imr_nlp.load() is imr_nlp.load()
+
+
+def test_docs_round_trip_through_docbin(example_text):
+    from spacy.tokens import DocBin
+
+    nlp = imr_nlp.load()
+    doc = nlp(example_text)
+    restored = list(DocBin(docs=[doc], store_user_data=True).from_bytes(
+        DocBin(docs=[doc], store_user_data=True).to_bytes()).get_docs(nlp.vocab))[0]
+    assert imr_nlp.Letter.from_doc(restored).to_dict() == imr_nlp.Letter.from_doc(doc).to_dict()
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t  "])
+def test_empty_text_is_a_value_error(text):
+    with pytest.raises(ValueError, match="empty"):
+        imr_nlp.parse(text)
+
+
+@pytest.mark.parametrize("value", [None, 42, b"Case Number: CM13-0018054", ["a letter"]])
+def test_wrong_type_is_a_type_error(value):
+    with pytest.raises(TypeError):
+        imr_nlp.parse(value)
+
+
+def test_missing_file_names_the_file(tmp_path):
+    missing = tmp_path / "nope.pdf"
+    with pytest.raises(imr_nlp.LetterSourceError, match="nope.pdf"):
+        imr_nlp.parse(missing)
+
+
+def test_corrupt_pdf_names_the_file(tmp_path):
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4\nthis is not really a pdf")
+    with pytest.raises(imr_nlp.LetterSourceError, match="broken.pdf"):
+        imr_nlp.parse(bad)
+
+
+def test_unsupported_suffix(tmp_path):
+    doc = tmp_path / "letter.docx"
+    doc.write_text("x")
+    with pytest.raises(imr_nlp.LetterSourceError, match="unsupported"):
+        imr_nlp.parse(doc)
+
+
+def test_text_that_is_not_a_letter_gives_warnings():
+    letter = imr_nlp.parse("Dear customer,\nYour order #1234 has shipped.\nThank you.")
+    assert letter.items == []
+    assert any("not an IMR letter" in w for w in letter.warnings)
+    assert "no case number found" in letter.warnings
+
+
+def test_seed_letters_2013_layout(shared, gold_records):
+    import json as _json
+
+    gold = [_json.loads(line) for line in (shared / "examples" / "gold.jsonl").read_text().splitlines()]
+    for record in gold:
+        letter = imr_nlp.parse(SEEDS / record["source_file"]).to_dict()
+        assert letter["case_number"] == record["case_number"]
+        assert letter["header"] == record["header"]
+        assert letter["reviewer"] == record["reviewer"]
+        assert letter["patient"] == record["patient"]
+        assert [(i["text"], i["decision"]) for i in letter["items"]] == [
+            (i["text"], i["decision"]) for i in record["items"]]
