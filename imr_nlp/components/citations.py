@@ -37,13 +37,14 @@ ODG_HEAD = re.compile(r"^(?:the\s+)?(?:Official\s+Disability\s+Guidelines?(?:\s*
                       r"(?:[\s,]+(?P<year>" + YEAR + r")\b)?\s*[:,\-–—]*\s*", re.IGNORECASE)
 ACOEM_HEAD = re.compile(r"^(?:the\s+)?(?:American\s+College\s+of\s+Occupational\s+and\s+Environmental\s+Medicine"
                         r"\s*(?:\(ACOEM\))?|ACOEM)\s*[:,\-–—]*\s*", re.IGNORECASE)
-ODG_SPLIT = re.compile(r"\s*(?:;|,?\s+and\s+(?:Other\s+Medical\s+Treatment\s+Guidelines\s+)?|,)\s*"
+ODG_SPLIT = re.compile(r"\s*(?:;|\.|,?\s+and\s+(?:Other\s+Medical\s+Treatment\s+Guidelines\s+)?|,)\s*"
                        r"(?=(?:the\s+)?(?:ODG\b|Official\s+Disability|ACOEM\b))", re.IGNORECASE)
-CHAPTER_QUALIFIER = re.compile(r"(?:\s*[-–,]?\s*(?:Lumbar|Thoracic)\s*(?:and|&)\s*(?:Lumbar|Thoracic))?"
-                               r"(?:\s*\((?:Acute|Chronic)[^)]*\))?", re.IGNORECASE)
+CHAPTER_QUALIFIER = re.compile(
+    r"(?:\s*[-–,]?\s*(?:Lumbar|Thoracic)(?:\s*(?:and|&)\s*(?:Lumbar|Thoracic))?|\s*(?:and|&)\s*Thoracic)?"
+    r"(?:\s+Chapter)?(?:\s*\((?:Lumbar|Thoracic|Acute|Chronic)[^)]*\))?", re.IGNORECASE)
 OTHER_TAIL = re.compile(r",?\s*(?:\(?\b(?:accessed|available\s+at|retrieved)\b.*|https?://.*|\d+(?:st|nd|rd|th)\s+ed(?:ition)?\b.*)$",
                         re.IGNORECASE)
-UPDATED = re.compile(r"\s*\((?:updated|last\s+updated)[^)]*\)|\s*\(?\bOnline\s+Version\b\)?|\bProcedure\s+Summary\b",
+UPDATED = re.compile(r"\s*\((?:updated|last\s+updated)[^)]*\)|\s*\b\d{1,2}/\d{1,2}/\d{2,4}\b|\s*\(?\bOnline\s+Version\b\)?|\bProcedure\s+Summary\b",
                      re.IGNORECASE)
 SECTIONS = re.compile(r"\bSections?\s*\(s\)\s*:|\bSections?\s*:", re.IGNORECASE)
 
@@ -106,9 +107,22 @@ def split_sections(text: str) -> list[str]:
                 out[-1] = f"{out[-1]}, {piece}"
             else:
                 out.append(piece)
+    numbered = re.compile(r"^\d+(?:\.\d+)+\b")
+    if any(numbered.match(x) for x in out):
+        # MTUS Opioid Treatment titles: "3.3.1.1 ...: ..., Prior to ...: ..." -- the unnumbered
+        # piece continues the numbered title before it.
+        merged: list[str] = []
+        for x in out:
+            if merged and not numbered.match(x):
+                merged[-1] = f"{merged[-1]}, {x}"
+            else:
+                merged.append(x)
+        out = merged
     seen, result = set(), []
     for s in out:
         s = s.replace("\x00", ",").strip(" .")
+        if s.startswith("(") and s.endswith(")") and s.count("(") == 1:
+            s = s[1:-1].strip()
         if s and s.lower() not in seen:
             seen.add(s.lower())
             result.append(s)
@@ -163,7 +177,8 @@ def parse_odg(text: str, year: Optional[int] = None) -> list[dict[str, Any]]:
         m = odg_chapters.match(rest)
         if not m:
             break
-        end = m.end() + CHAPTER_QUALIFIER.match(rest, m.end()).end() - m.end()
+        end = CHAPTER_QUALIFIER.match(rest, m.end()).end()
+        qualified_as_chapter = bool(re.search(r"\bChapter\b", rest[m.end():end], re.IGNORECASE))
         extra = re.match(r"\s*(Guidelines?)\b", rest[end:], re.IGNORECASE)
         documents.append(rest[:end] + (" " + extra.group(1) if extra else ""))
         rest = rest[end + (extra.end() if extra else 0):]
@@ -171,10 +186,15 @@ def parse_odg(text: str, year: Optional[int] = None) -> list[dict[str, Any]]:
         rest = rest[marker.end():] if marker else rest
         follow = re.match(r"\s*[,;/]\s*", rest)
         nxt = odg_chapters.match(rest, follow.end()) if follow else None
-        if not (marker and nxt and re.match(r"\s*(?:Chapters?|sections?)\b", rest[nxt.end():], re.IGNORECASE)):
+        if not ((marker or qualified_as_chapter) and nxt and re.match(r"\s*(?:Chapters?|sections?)\b", rest[nxt.end():], re.IGNORECASE)):
             break
         rest = rest[follow.end():]
     rest = rest.strip(" ,.;:-–—/")
+    if not documents:
+        named = re.match(r"((?:[A-Z][\w/-]*\s+){1,3}Guidelines)\b[\s,:;.-]*", rest)
+        if named:  # ODG's own named guidelines: "Physical Therapy Guidelines", "Chiropractic Guidelines"
+            documents.append(named.group(1))
+            rest = rest[named.end():]
     sections = split_sections(re.sub(r"\s+[-–—]\s+|\s*/\s*", ", ", rest)) if rest else []
     if not documents:
         return [citation("ODG", None, year, sections)]
@@ -191,9 +211,14 @@ def parse_other(text: str) -> dict[str, Any]:
                       rest, flags=re.IGNORECASE)
         rest = re.sub(r"\b\d+(?:st|nd|rd|th)\s+ed(?:ition)?\.?|\(?" + YEAR + r"\)?|\bChapter\s+\d+\s*:?|"
                       r"\b(?:pg|pp?|page)\.?\s*\d+(?:-\d+)?", " ", rest, flags=re.IGNORECASE)
+        rest = rest.strip(" ,.;:")
         known = _regexes()[0].search(rest)  # the ACOEM chapters are the MTUS-adopted names
-        document = known.group(0) if known else (re.split(r"\s*,\s*", rest.strip(" ,.;:"))[0] or None)
-        return citation("ACOEM", document, int(year.group(1)) if year else None, [])
+        if known:
+            document, tail = known.group(0), rest[known.end():]
+        else:
+            document, _, tail = rest.partition(",")
+        sections = split_sections(tail.strip(" ,.;:")) if tail.strip(" ,.;:") else []
+        return citation("ACOEM", document.strip() or None, int(year.group(1)) if year else None, sections)
     year = re.search(r"(?<![/\d-])\(?(" + YEAR + r")\)?(?![/\d-])", text)
     title = OTHER_TAIL.sub("", text).strip(" ,.;:")
     return citation("OTHER", title or text, int(year.group(1)) if year else None, [])
