@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "parse", "load", "build_pipeline", "Letter", "DisputedItem", "GuidelineCitation", "DenialReason",
     "Entity", "PartialCertification", "LetterSourceError", "tag_corpus", "train_reasons", "train_entities",
+    "export_labels",
 ]
 
 
@@ -39,7 +40,10 @@ def __getattr__(name: str):
     if name == "tag_corpus":
         from .bulk import tag_corpus
         return tag_corpus
-    if name in ("train_reasons", "train_entities"):
-        from . import training
-        return getattr(training, name)
+    if name in ("train_reasons", "export_labels"):
+        from . import training_reasons
+        return getattr(training_reasons, name)
+    if name == "train_entities":
+        from .training import train_entities
+        return train_entities
     raise AttributeError(f"module 'imr_nlp' has no attribute {name!r}")

@@ -71,16 +71,36 @@ def _tag(args: argparse.Namespace) -> int:
 
 
 def _train_entities(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .pipeline import build_pipeline, load, with_entity_model
     from .training import train_entities
 
-    train_entities(Path(args.gold), Path(args.corpus), Path(args.out), split=args.split, base=args.base)
+    with tempfile.TemporaryDirectory(prefix="imr-ner-") as work:
+        best = train_entities(Path(args.gold), Path(args.corpus), Path(work))
+        nlp = load(args.base) if args.base else _base_or_fresh(build_pipeline)
+        with_entity_model(nlp, best)
+        nlp.to_disk(args.out)
+    print(f"saved pipeline {nlp.pipe_names} to {args.out}")
     return 0
+
+
+def _base_or_fresh(build):
+    """The installed pipeline if there is one, else a fresh one (its ICD-10 index built now)."""
+    from .pipeline import default_model_path, load
+
+    if (default_model_path() / "config.cfg").exists():
+        return load()
+    nlp = build()
+    nlp.get_pipe("imr_linking").initialize()
+    return nlp
 
 
 def _train_reasons(args: argparse.Namespace) -> int:
     from .training_reasons import train_reasons
 
-    train_reasons(args.labels, args.corpus, args.out, base=args.base, seed=args.seed)
+    train_reasons(args.labels, args.corpus, args.out, base=args.base, seed=args.seed,
+                  cases=_split_cases(args.split))
     return 0
 
 
@@ -126,7 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", default="data/gold/dwc-imr-2017.jsonl")
     p.add_argument("--corpus", required=True)
     p.add_argument("--out", required=True, help="where to save the full pipeline")
-    p.add_argument("--split", default="train", help="train on this split of data/splits.json ('all' for every letter)")
     p.add_argument("--base", help="pipeline to start from (default: the installed one)")
     p.set_defaults(func=_train_entities)
 
@@ -136,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="where to save the full pipeline")
     p.add_argument("--base", help="pipeline to start from (default: the installed one)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", help="train only on the cases of this split in data/splits.json")
     p.set_defaults(func=_train_reasons)
 
     p = sub.add_parser("export-labels", help="write items with predicted reasons to a CSV to correct")

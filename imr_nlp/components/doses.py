@@ -1,0 +1,264 @@
+"""``imr_doses``: strengths, quantities, frequencies and routes, linked to their drug; item fields.
+
+Matcher patterns over the word view of the letter body (see ``entities.make_word_view``):
+
+- DOSE (a strength with its unit: "8 mg", "8MG", "10/325 mg", "5%", "7.5mg", "10%/5%/5%") goes
+  to ``doc.spans["imr"]`` (label DOSE) and ``doc.spans["imr_doses"]``. A number with a unit that
+  is not a strength (mA, cc of a volume, grams of a tube: "240g") is not a DOSE.
+- QUANTITY ("#60", "QTY: 1.00", "12 sessions", "x 6", "times 12", "(6 TREATMENTS)"),
+  FREQUENCY ("BID", "twice a day", "2 times a week for 4 weeks", "three times a week"),
+  ROUTE ("by mouth", "PO", "topical", "transdermal") go to ``doc.spans["imr_doses"]``.
+
+Each DOSE is linked to its drug: the nearest DRUG span before it in the same sentence-ish window
+(up to 6 words back, no line of another item between), else the nearest DRUG right after it.
+The link is ``Span._.imr_drug`` (the drug's text) on the DOSE span.
+
+Item fields (contract): for each dict of ``doc._.imr_items``, from the spans inside
+``[text_start, text_end)``: ``treatment`` (first TREATMENT, None for a drug request), ``drugs``
+(DRUG texts, in order, distinct), ``dose`` (strengths joined with "/" in ingredient order),
+``quantity``, ``frequency``, ``route`` (first of each, as written), ``body_parts``.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+
+from .entities import SPANS_KEY, body_range, get_word_view, set_ents
+
+DOSES_KEY = "imr_doses"
+Span.set_extension("imr_drug", default=None, force=True)
+
+STRENGTH_UNITS = ["mg", "mgs", "mcg", "µg", "ug", "ml", "mL", "%", "mg/ml",
+                  "mg/hr", "mcg/hr", "mcg/h", "mg/g", "iu", "units", "unit", "meq", "mg/5ml"]
+NUM = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*$"
+NUM_UNIT = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*(mg|mgs|mcg|ug|ml|%|iu|percent)(/(\d+(\.\d+)?)?(mg|ml|hr|h|g))?$"
+PCT_CHAIN = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)+$"
+WORDNUM = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+           "fifteen", "sixteen", "eighteen", "twenty", "thirty", "once", "twice", "thrice", "1x", "2x", "3x"]
+COUNT = {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}}
+COUNT_OR_WORD = [{"TEXT": {"REGEX": r"^\d+(-\d+)?$"}}, {"LOWER": {"IN": WORDNUM}}]
+SESSION_WORDS = ["sessions", "session", "visits", "visit", "treatments", "treatment", "units", "unit",
+                 "tablets", "tabs", "capsules", "caps", "patches", "refills", "refill", "injections",
+                 "bottles", "tubes", "months", "month", "weeks", "days", "pills"]
+FREQ_ABBR = ["bid", "b.i.d", "b.i.d.", "tid", "t.i.d", "t.i.d.", "qid", "q.i.d", "q.i.d.", "qd", "q.d", "q.d.",
+             "qhs", "q.h.s", "hs", "prn", "p.r.n", "p.r.n.", "daily", "nightly", "weekly", "monthly", "q4h",
+             "q6h", "q8h", "q12h", "q4-6h", "q6-8h", "qam", "qpm", "q.a.m", "q.p.m"]
+ROUTES = ["po", "p.o", "p.o.", "oral", "orally", "topical", "topically", "transdermal", "sublingual",
+          "intramuscular", "im", "intravenous", "iv", "subcutaneous", "intranasal", "rectal"]
+
+
+def _patterns() -> dict[str, list[list[dict[str, Any]]]]:
+    unit = {"LOWER": {"IN": [u.lower() for u in STRENGTH_UNITS]}}
+    per = [{"LOWER": {"IN": ["a", "per", "each", "every", "/"]}}]
+    period = {"LOWER": {"IN": ["day", "week", "weeks", "month", "days", "night", "daily", "hours", "hour"]}}
+    times = {"LOWER": {"IN": ["times", "time", "x", "visits", "sessions", "treatments"]}}
+    return {
+        "DOSE": [
+            [{"TEXT": {"REGEX": NUM}}, unit],
+            [{"TEXT": {"REGEX": NUM}}, {"ORTH": "%"}, {"ORTH": "/"}, {"TEXT": {"REGEX": NUM}}, {"ORTH": "%"}],
+            [{"TEXT": {"REGEX": NUM_UNIT}, "LOWER": {"REGEX": NUM_UNIT}}],
+            [{"LOWER": {"REGEX": NUM_UNIT}}],
+            [{"TEXT": {"REGEX": PCT_CHAIN}}],
+        ],
+        "QUANTITY": [
+            [{"ORTH": "#"}, {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}}],
+            [{"TEXT": {"REGEX": r"^#\d+(\.\d+)?$"}}],
+            [{"LOWER": {"IN": ["qty", "quantity"]}}, {"ORTH": ":", "OP": "?"}, {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}}],
+            [{"LOWER": {"IN": ["times", "x"]}}, COUNT],
+            [{"TEXT": {"REGEX": r"^[xX]\d+$"}}],
+            [COUNT_OR_WORD[0], {"LOWER": {"IN": SESSION_WORDS}}],
+            [COUNT_OR_WORD[1], {"LOWER": {"IN": SESSION_WORDS}}],
+            [{"LOWER": {"IN": WORDNUM}}, {"LOWER": "additional", "OP": "?"}, {"LOWER": {"IN": SESSION_WORDS}}],
+        ],
+        "FREQUENCY": [
+            [{"LOWER": {"IN": FREQ_ABBR}}],
+            [COUNT_OR_WORD[0], times, *per, period],
+            [COUNT_OR_WORD[1], times, *per, period],
+            [{"LOWER": {"IN": ["once", "twice", "thrice"]}}, *per, period],
+            [{"LOWER": {"IN": ["once", "twice", "thrice"]}}, {"LOWER": "daily"}],
+            [{"LOWER": {"IN": ["every", "each"]}}, {"TEXT": {"REGEX": r"^\d+(-\d+)?$"}, "OP": "?"}, period],
+            [{"TEXT": {"REGEX": r"^\d+x\d+$"}}],
+        ],
+        "ROUTE": [
+            [{"LOWER": {"IN": ROUTES}}],
+            [{"LOWER": "by"}, {"LOWER": "mouth"}],
+        ],
+    }
+
+
+class DoseTagger:
+    def __init__(self, nlp: Language, name: str, max_link_words: int):
+        self.name = name
+        self.nlp = nlp
+        self.max_link_words = max_link_words
+        self.matcher = Matcher(nlp.vocab)
+        for label, pats in _patterns().items():
+            self.matcher.add(label, pats, greedy="LONGEST")
+
+    def __call__(self, doc: Doc) -> Doc:
+        start, end = body_range(doc)
+        view = get_word_view(self.nlp.tokenizer, doc, start, end)
+        found: list[Span] = []
+        matches = sorted(self._matches(view.doc), key=lambda m: (m[1], -m[2]))
+        taken: set[int] = set()
+        for match_id, s, e in matches:
+            if any(i in taken for i in range(s, e)):
+                continue
+            label = self.nlp.vocab.strings[match_id]
+            span = view.to_span(s, e, label)
+            if span is None:
+                continue
+            taken.update(range(s, e))
+            found.append(span)
+        doc.spans[DOSES_KEY] = found
+        imr = list(doc.spans.get(SPANS_KEY, []))
+        drugs = [s for s in imr if s.label_ == "DRUG"]
+        doses = []
+        for span in found:
+            if span.label_ != "DOSE":
+                continue
+            dose = Span(doc, span.start, span.end, label="DOSE")
+            drug = self._link(doc, dose, drugs)
+            dose._.imr_drug = drug.text if drug is not None else None
+            if drug is None and "%" in dose.text:
+                continue  # a bare percentage with no drug is a statistic, not a strength
+            doses.append(dose)
+        imr = [s for s in imr if s.label_ != "DOSE"] + doses
+        imr.sort(key=lambda s: (s.start, -s.end))
+        doc.spans[SPANS_KEY] = imr
+        set_ents(doc)
+        # carry the link onto the stored group (span extension values live on the doc user_data)
+        for span in doc.spans[SPANS_KEY]:
+            if span.label_ == "DOSE":
+                for d in doses:
+                    if d.start == span.start and d.end == span.end:
+                        span._.imr_drug = d._.imr_drug
+        if Doc.has_extension("imr_items") and doc._.imr_items:
+            index = _span_index(doc)
+            for item in doc._.imr_items:
+                item.update(item_fields(doc, item, index))
+        return doc
+
+    def _matches(self, wdoc: Doc) -> list[tuple[int, int, int]]:
+        """The Matcher run only on windows that start with a possible first token (a number,
+        "#", "QTY", a frequency or route word...): the patterns' REGEX predicates are the cost,
+        and most of a letter has no such token."""
+        starts = _START_WORDS
+        n = len(wdoc)
+        windows: list[list[int]] = []
+        for i, t in enumerate(wdoc):
+            text = t.text
+            c = text[:1]
+            if c.isdigit() or c == "#" or text.lower() in starts or (c in "xX" and text[1:].isdigit()):
+                a, b = i, min(n, i + _WINDOW)
+                if windows and a <= windows[-1][1]:
+                    windows[-1][1] = b
+                else:
+                    windows.append([a, b])
+        out = []
+        for a, b in windows:
+            for mid, s, e in self.matcher(wdoc[a:b]):
+                out.append((mid, s + a, e + a))
+        return out
+
+    def _link(self, doc: Doc, dose: Span, drugs: list[Span]) -> Optional[Span]:
+        # a drug more than ~200 characters away cannot be within max_link_words words
+        near = [d for d in drugs if -_LINK_CHARS < dose.start_char - d.end_char < _LINK_CHARS
+                or -_LINK_CHARS < d.start_char - dose.end_char < _LINK_CHARS]
+        before = [d for d in near if d.end <= dose.start
+                  and _words_between(doc, d.end, dose.start) <= self.max_link_words]
+        if before:
+            return max(before, key=lambda d: d.end)
+        after = [d for d in near if d.start >= dose.end and _words_between(doc, dose.end, d.start) <= 3]
+        return min(after, key=lambda d: d.start) if after else None
+
+    def to_disk(self, path, exclude=tuple()):
+        pass
+
+    def from_disk(self, path, exclude=tuple()):
+        return self
+
+
+_WINDOW = 8  # longest pattern is 6 tokens; a window covers any match that starts in it
+_LINK_CHARS = 200
+_START_WORDS = {w.lower() for w in (
+    ["qty", "quantity", "times", "x", "once", "twice", "thrice", "every", "each", "by"]
+    + WORDNUM + FREQ_ABBR + ROUTES)}
+
+
+def _words_between(doc: Doc, a: int, b: int) -> int:
+    toks = [t for t in doc[a:b] if not t.is_space]
+    if any(t.text in {".", ";"} and t.i > 0 and not doc[t.i - 1].like_num for t in toks):
+        return 10 ** 6
+    return len(toks)
+
+
+def _span_index(doc: Doc) -> dict[tuple[str, str], list[Span]]:
+    """(group, label) -> spans sorted by start: built once per Doc for all its items."""
+    index: dict[tuple[str, str], list[Span]] = {}
+    for group in (SPANS_KEY, DOSES_KEY):
+        for s in doc.spans.get(group, []):
+            index.setdefault((group, s.label_), []).append(s)
+    for spans in index.values():
+        spans.sort(key=lambda s: s.start)
+    return index
+
+
+def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, str], list[Span]]] = None
+                ) -> dict[str, Any]:
+    """The entity fields of one disputed item, from spans inside its item text."""
+    if index is None:
+        index = _span_index(doc)
+    a, b = item.get("text_start"), item.get("text_end")
+    empty = {"treatment": None, "drugs": [], "dose": None, "quantity": None, "frequency": None,
+             "route": None, "body_parts": []}
+    if a is None or b is None:
+        return empty
+
+    def inside(group: str, label: str) -> list[Span]:
+        return [s for s in index.get((group, label), []) if s.start_char >= a and s.end_char <= b]
+
+    def clean(span: Span) -> str:
+        return " ".join(span.text.replace("-\n", "-").split()).rstrip(".,;:")
+
+    def distinct(spans: list[Span]) -> list[str]:
+        out: list[str] = []
+        for s in spans:
+            t = clean(s)
+            if t.lower() not in {o.lower() for o in out}:
+                out.append(t)
+        return out
+
+    drugs = distinct(inside(SPANS_KEY, "DRUG"))
+    treatments = inside(SPANS_KEY, "TREATMENT")
+    doses = [clean(s) for s in inside(SPANS_KEY, "DOSE")]
+    quantity = inside(DOSES_KEY, "QUANTITY")
+    freq = inside(DOSES_KEY, "FREQUENCY")
+    route = inside(DOSES_KEY, "ROUTE")
+    # body parts: outermost BODY_PART spans (not the ones nested in a longer body part)
+    bodies = inside(SPANS_KEY, "BODY_PART")
+    bodies = [s for s in bodies if not any(o is not s and o.start <= s.start and s.end <= o.end
+                                            and (o.end - o.start) > (s.end - s.start) for o in bodies)]
+    return {
+        "treatment": None if drugs and not treatments else (_core_treatment(treatments) if treatments else None),
+        "drugs": drugs,
+        "dose": "/".join(doses) if doses else None,
+        "quantity": clean(quantity[0]) if quantity else None,
+        "frequency": clean(freq[0]) if freq else None,
+        "route": clean(route[0]) if route else None,
+        "body_parts": distinct(bodies),
+    }
+
+
+def _core_treatment(spans: list[Span]) -> str:
+    """The first treatment, longest at that position ("EMG/NCV" over "EMG")."""
+    first = min(spans, key=lambda s: (s.start, -(s.end - s.start)))
+    return " ".join(first.text.replace("-\n", "-").split()).rstrip(".,;:")
+
+
+@Language.factory("imr_doses", default_config={"max_link_words": 6})
+def make_dose_tagger(nlp: Language, name: str, max_link_words: int) -> DoseTagger:
+    return DoseTagger(nlp, name, max_link_words)

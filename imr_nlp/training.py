@@ -1,0 +1,132 @@
+"""Training of the entity model (issue 3): gold mention lists -> DocBin -> ``spacy train``.
+
+Gold records list each label's *distinct mentions* per letter, not offsets. ``project_mentions``
+finds every occurrence of each mention in the letter body (case-insensitive, any whitespace or a
+line-end hyphen break between words, whole words only), and overlapping occurrences are resolved
+longest-first (so "left shoulder sprain" is one DIAGNOSIS; the BODY_PART nested in it is left to
+the rules, which can nest). Only letters of the ``train`` split may be passed for training; the
+dev set is a held-out slice of the train letters, never test letters.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import spacy
+from spacy.tokens import Doc, DocBin, Span
+from spacy.util import filter_spans
+
+CONFIG = Path(__file__).resolve().parent / "configs" / "entities.cfg"
+MODEL_LABELS = ("DRUG", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
+# on equal length, which label wins an overlap (a drug named in a treatment stays a drug...)
+_PRIORITY = {"DIAGNOSIS": 0, "DRUG": 1, "GUIDELINE": 2, "TREATMENT": 3, "BODY_PART": 4, "DOSE": 5}
+
+
+def mention_regex(mention: str) -> Optional[re.Pattern[str]]:
+    words = mention.strip().rstrip(".,").split()
+    if not words:
+        return None
+    parts = []
+    for w in words:
+        pieces = [re.escape(p) for p in w.split("-")]
+        parts.append(r"-\s*".join(pieces))
+    body = r"\s+".join(parts)
+    return re.compile(r"(?<![A-Za-z0-9])" + body + r"(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def body_start(text: str) -> int:
+    m = re.search(r"CLINICAL\s+CASE\s+SUMMARY", text)
+    return m.start() if m else 0
+
+
+def project_mentions(doc: Doc, entities: dict[str, list[str]], labels: Iterable[str] = MODEL_LABELS) -> list[Span]:
+    """Non-overlapping spans of every occurrence of the gold mentions in the letter body."""
+    text = doc.text
+    start = body_start(text)
+    spans: list[Span] = []
+    for label in labels:
+        for mention in entities.get(label, []) or []:
+            rx = mention_regex(mention)
+            if rx is None:
+                continue
+            for m in rx.finditer(text, start):
+                span = doc.char_span(m.start(), m.end(), label=label, alignment_mode="contract")
+                if span is not None and len(span):
+                    spans.append(span)
+    spans.sort(key=lambda s: (-(s.end - s.start), _PRIORITY.get(s.label_, 9), s.start))
+    return filter_spans(spans)
+
+
+def read_gold_parts(gold: Path) -> dict[str, dict[str, Any]]:
+    """Gold records by case number from a ``parts/`` directory of JSON files or a ``.jsonl`` file."""
+    gold = Path(gold)
+    records = []
+    if gold.is_dir():
+        for p in sorted(gold.glob("*.json")):
+            records.append(json.loads(p.read_text(encoding="utf8")))
+    else:
+        records = [json.loads(ln) for ln in gold.read_text(encoding="utf8").splitlines() if ln.strip()]
+    return {r.get("case_number") or Path(r.get("source_file", "")).stem: r for r in records}
+
+
+def dev_cases(cases: Iterable[str], dev_fraction: float = 0.15, seed: int = 2017) -> set[str]:
+    """The held-out dev slice of ``cases`` that :func:`build_entity_docbins` keeps out of training."""
+    cases = sorted(cases)
+    rng = random.Random(seed)
+    rng.shuffle(cases)
+    n_dev = max(1, int(len(cases) * dev_fraction)) if len(cases) > 3 else 0
+    return set(cases[:n_dev])
+
+
+def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterable[str], dev_fraction: float = 0.15,
+                         seed: int = 2017, labels: Iterable[str] = MODEL_LABELS) -> tuple[Path, Path]:
+    """Write ``train.spacy`` and ``dev.spacy`` (dev = a held-out slice of ``cases``) to ``out_dir``."""
+    records = read_gold_parts(gold)
+    nlp = spacy.blank("en")
+    cases = sorted(c for c in cases if c in records)
+    rng = random.Random(seed)
+    rng.shuffle(cases)
+    n_dev = max(1, int(len(cases) * dev_fraction)) if len(cases) > 3 else 0
+    dev_cases, train_cases = set(cases[:n_dev]), cases[n_dev:]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bins = {"train": DocBin(), "dev": DocBin()}
+    for case in cases:
+        rec = records[case]
+        path = Path(corpus) / (rec.get("source_file") or f"{case}.txt")
+        if not path.exists():
+            continue
+        doc = nlp.make_doc(path.read_text(encoding="utf8"))
+        doc.set_ents(project_mentions(doc, rec.get("entities", {}), labels), default="outside")
+        bins["dev" if case in dev_cases else "train"].add(doc)
+    if not len(bins["dev"]):
+        # tiny gold: evaluate on the training docs rather than on nothing
+        bins["dev"] = bins["train"]
+    paths = out_dir / "train.spacy", out_dir / "dev.spacy"
+    bins["train"].to_disk(paths[0])
+    bins["dev"].to_disk(paths[1])
+    return paths
+
+
+def train_entities(gold: Path, corpus: Path, out_dir: Path, splits: Optional[Path] = None,
+                   config: Path = CONFIG, overrides: Optional[dict[str, Any]] = None) -> Path:
+    """Train the entity NER on the train split; the best model lands in ``out_dir/model-best``."""
+    splits = Path(splits) if splits else Path(__file__).resolve().parents[1] / "data" / "splits.json"
+    cases = json.loads(splits.read_text())["train"]
+    out_dir = Path(out_dir)
+    train, dev = build_entity_docbins(gold, corpus, out_dir / "corpus", cases)
+    cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
+           "--paths.train", str(train), "--paths.dev", str(dev)]
+    for k, v in (overrides or {}).items():
+        cmd += [f"--{k}", str(v)]
+    subprocess.run(cmd, check=True)
+    return out_dir / "model-best"
+
+
+if __name__ == "__main__":  # python -m imr_nlp.training GOLD CORPUS OUT
+    print(train_entities(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])))

@@ -1,0 +1,189 @@
+"""Entity components on letter-like text written for these tests (no corpus text)."""
+from __future__ import annotations
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+from imr_nlp.components import entities as ent_mod
+from imr_nlp.components.doses import item_fields
+from imr_nlp.components.entities import add_entity_components
+
+LETTER = """Case Number:           CM99-0000001
+Date Assigned:         01/02/2017
+
+                                 CLINICAL CASE SUMMARY
+The injured worker is a 52 year old male who sustained an industrial injury on 3-4-15. Diagnoses
+include left shoulder sprain, lumbar radiculopathy and degenerative disc disease (DDD) at L4-5.
+An MRI of the cervical and lumbar spine showed no evidence of radiculopathy at C5-6. Treatment
+to date has included physical therapy (PT), a TENS unit, home exercise program and Norco
+10/325 mg #60. He is to rule out carpal tunnel syndrome of the right wrist. An x-
+ray of the right shoulder was normal. The MTUS Chronic Pain Medical Treatment Guidelines and the
+Official Disability Guidelines (ODG) were cited.
+
+                       IMR ISSUES, DECISIONS AND RATIONALES
+Iontophoresis using dexamethasone 8 mg QTY: 1.00: Upheld
+Decision rationale: Iontophoresis with dexamethasone 8 mg twice a day is not recommended.
+"""
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    return nlp
+
+
+@pytest.fixture(scope="module")
+def doc(nlp):
+    if not Doc.has_extension("imr_items"):
+        Doc.set_extension("imr_items", default=None)
+    d = nlp.make_doc(LETTER)
+    a = LETTER.index("Iontophoresis using")
+    b = LETTER.index(": Upheld")
+    d._.imr_items = [{"index": 0, "text": LETTER[a:b], "decision": "upheld", "text_start": a, "text_end": b}]
+    for _name, proc in nlp.pipeline:
+        d = proc(d)
+    return d
+
+
+def spans(doc, label):
+    return [s for s in doc.spans["imr"] if s.label_ == label]
+
+
+def texts(doc, label):
+    return {" ".join(s.text.split()).lower() for s in spans(doc, label)}
+
+
+def test_pipeline_order(nlp):
+    assert nlp.pipe_names == ["imr_entities", "imr_abbreviations", "imr_doses", "imr_linking", "imr_assertion"]
+
+
+def test_drug_and_dose_linked(doc):
+    assert "dexamethasone" in texts(doc, "DRUG")
+    assert "8 mg" in texts(doc, "DOSE")
+    dose = next(s for s in spans(doc, "DOSE") if s.text == "8 mg")
+    assert dose._.imr_drug.lower() == "dexamethasone"
+    dex = next(s for s in spans(doc, "DRUG") if s.text.lower() == "dexamethasone")
+    assert dex._.imr_norm == "dexamethasone" and dex._.imr_kb_id.startswith("DB")
+
+
+def test_brand_drug_and_compound_strength(doc):
+    assert "norco" in texts(doc, "DRUG")
+    assert "10/325 mg" in texts(doc, "DOSE")  # across the line break
+    norco = next(s for s in spans(doc, "DRUG") if s.text == "Norco")
+    assert "hydrocodone" in norco._.imr_norm
+
+
+def test_quantity_is_not_a_dose(doc):
+    assert "#60" not in texts(doc, "DOSE") and "1.00" not in texts(doc, "DOSE")
+    quantities = {s.text for s in doc.spans["imr_doses"] if s.label_ == "QUANTITY"}
+    assert "#60" in quantities or "# 60" in quantities
+
+
+def test_negated_condition(doc):
+    radic = [s for s in spans(doc, "DIAGNOSIS") if s.text == "radiculopathy"]
+    assert radic and radic[0]._.imr_assertion == "negated"
+    lumbar = next(s for s in spans(doc, "DIAGNOSIS") if s.text == "lumbar radiculopathy")
+    assert lumbar._.imr_assertion == "present"
+
+
+def test_hypothetical_condition(doc):
+    cts = [s for s in spans(doc, "DIAGNOSIS") if "carpal tunnel syndrome" in s.text]
+    assert cts and cts[0]._.imr_assertion == "hypothetical"
+
+
+def test_laterality_and_levels(doc):
+    body = texts(doc, "BODY_PART")
+    assert {"left shoulder", "right wrist", "right shoulder", "cervical and lumbar spine"} <= body
+    assert {"l4-5", "c5-6"} <= body
+    assert "left shoulder sprain" in texts(doc, "DIAGNOSIS")  # nested body part allowed
+
+
+def test_severity_words_dropped_and_of_phrase():
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    d = nlp("CLINICAL CASE SUMMARY\nDiagnoses: mild degenerative disc disease and a fracture of the right distal radius.")
+    dx = texts(d, "DIAGNOSIS")
+    assert "degenerative disc disease" in dx
+    assert "fracture of the right distal radius" in dx
+
+
+def test_abbreviations_resolved_with_label(doc):
+    pt = [s for s in spans(doc, "TREATMENT") if s.text == "PT"]
+    assert pt and pt[0]._.imr_norm == "physical therapy"
+    ddd = [s for s in spans(doc, "DIAGNOSIS") if s.text == "DDD"]
+    assert ddd and ddd[0]._.imr_norm == "degenerative disc disease"
+    tens = [s for s in spans(doc, "TREATMENT") if s.text.startswith("TENS")]
+    assert tens
+
+
+def test_line_end_hyphen_joined(doc):
+    assert any(" ".join(s.text.split()).replace("- ", "-").lower() == "x-ray" for s in spans(doc, "TREATMENT"))
+
+
+def test_guidelines(doc):
+    g = texts(doc, "GUIDELINE")
+    assert {"mtus", "odg", "official disability guidelines", "chronic pain medical treatment guidelines"} <= g
+    # words of a guideline title are not tagged as anything else
+    assert not any("chronic pain" in t for t in texts(doc, "DIAGNOSIS"))
+
+
+def test_no_entities_in_header(doc):
+    start = LETTER.index("CLINICAL CASE SUMMARY")
+    assert all(s.start_char >= start for s in doc.spans["imr"])
+
+
+def test_ents_do_not_overlap(doc):
+    ents = list(doc.ents)
+    assert ents
+    for a, b in zip(ents, ents[1:]):
+        assert a.end <= b.start
+
+
+def test_item_fields(doc):
+    item = doc._.imr_items[0]
+    assert item["treatment"].lower() == "iontophoresis"
+    assert [d.lower() for d in item["drugs"]] == ["dexamethasone"]
+    assert item["dose"] == "8 mg"
+    assert item["quantity"] == "QTY: 1.00"
+    assert item["body_parts"] == []
+
+
+def test_item_fields_drug_request():
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    text = "IMR ISSUES, DECISIONS AND RATIONALES\nGabapentin 600mg one by mouth twice a day #90: Upheld\n"
+    d = nlp(text)
+    fields = item_fields(d, {"text_start": text.index("Gabapentin"), "text_end": text.index(": Upheld")})
+    assert fields["drugs"] == ["Gabapentin"] and fields["treatment"] is None
+    assert fields["dose"] == "600mg" and fields["quantity"] == "#90"
+    assert fields["frequency"] == "twice a day" and fields["route"] == "by mouth"
+
+
+def test_icd_candidates_for_lumbar_radiculopathy(doc):
+    span = next(s for s in spans(doc, "DIAGNOSIS") if s.text == "lumbar radiculopathy")
+    codes = [c[0] for c in span._.imr_candidates]
+    assert any(c.startswith("M54.1") or c.startswith("M51.1") for c in codes), span._.imr_candidates
+
+
+def test_docbin_roundtrip(doc):
+    from spacy.tokens import DocBin
+
+    db = DocBin(store_user_data=True)
+    db.add(doc)
+    back = list(db.from_bytes(db.to_bytes()).get_docs(doc.vocab))[0]
+    assert [(s.text, s.label_) for s in back.spans["imr"]] == [(s.text, s.label_) for s in doc.spans["imr"]]
+    assert list(back._.abbreviations) == list(doc._.abbreviations)
+
+
+def test_project_mentions_for_training():
+    from imr_nlp.training import project_mentions
+
+    nlp = spacy.blank("en")
+    d = nlp.make_doc("Header\nCLINICAL CASE SUMMARY\nHe has a left shoulder sprain and an x-\nray of the left shoulder.")
+    got = {(s.text.replace("\n", ""), s.label_) for s in project_mentions(
+        d, {"DIAGNOSIS": ["left shoulder sprain"], "BODY_PART": ["left shoulder"], "TREATMENT": ["x-ray"]})}
+    assert ("left shoulder sprain", "DIAGNOSIS") in got
+    assert ("x-ray", "TREATMENT") in got
+    assert ("left shoulder", "BODY_PART") in got  # the second, non-nested occurrence

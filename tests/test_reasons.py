@@ -1,0 +1,308 @@
+"""imr_reasons (reasons for denial) and its retraining: imr_nlp.training_reasons.
+
+The letters and rationales here are written for these tests in the layout of an IMR letter; they
+are not copied from any real letter.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import spacy
+
+import imr_nlp
+from imr_nlp.components.reasons import LABELS, ReasonModel, split_sentences
+from imr_nlp.pipeline import build_pipeline
+from imr_nlp.training_reasons import LabelFileError, export_labels, read_label_file, train_reasons
+
+from conftest import GOLD, require_shared
+
+# ----------------------------------------------------------------------------- authored text
+RATIONALES = {
+    "not_recommended": [
+        "The Official Disability Guidelines state that {t} is not recommended for chronic low back pain. "
+        "The guideline gives no exception for this condition. As such, the request for {t} is not medically necessary.",
+        "According to the MTUS, {t} is not recommended. The treating physician did not explain why the guideline "
+        "should not apply. Therefore, the request is not medically necessary.",
+        "The guidelines do not recommend {t} for any musculoskeletal condition. "
+        "As such, the requested {t} is not medically necessary.",
+    ],
+    "criteria_not_met": [
+        "The ACOEM Guidelines support {t} when red flags or a progressive neurologic deficit are present. "
+        "The records show no neurologic deficit on examination. There is no documentation of failed conservative care. "
+        "As such, the request for {t} is not medically necessary.",
+        "The MTUS supports {t} only after failure of first-line treatment. There was a lack of documentation that "
+        "the patient failed first-line care. As such, the request is not medically necessary.",
+        "The guidelines require objective findings before {t} is considered. The submitted notes lack objective "
+        "findings and there is no documented treatment plan. Therefore, the request is not medically necessary.",
+    ],
+    "exceeds_guideline_limits": [
+        "The MTUS allows up to 10 sessions of {t} for myalgia. The request for 18 sessions exceeds the number "
+        "the guideline allows. As such, the request is not medically necessary.",
+        "The guidelines recommend {t} for short-term use only, no longer than two weeks. The request is for "
+        "long-term use, beyond the recommended duration. Therefore, the request is not medically necessary.",
+    ],
+    "no_functional_improvement": [
+        "The patient has completed 12 prior sessions of {t}. There is no documentation of objective functional "
+        "improvement from the prior sessions. As such, additional {t} is not medically necessary.",
+        "The patient has used {t} for several months. The records show no reduction in pain and no functional "
+        "improvement from it. Therefore, continued {t} is not medically necessary.",
+    ],
+    "request_incomplete": [
+        "The MTUS supports {t} in some cases. However, the request did not specify the frequency, the quantity "
+        "or the body part to be treated. As such, the request is not medically necessary.",
+    ],
+}
+TREATMENTS = ["acupuncture", "iontophoresis", "massage therapy", "traction", "chiropractic care",
+              "physical therapy", "aquatic therapy", "biofeedback"]
+OVERTURNED = ("The MTUS supports {t} after an injury of this kind. The records document a neurologic deficit "
+              "and the failure of six weeks of conservative care. As such, the request for {t} is medically necessary.")
+CLEAR_NOT_RECOMMENDED = ("The Official Disability Guidelines state that ultrasound therapy is not recommended for the "
+                         "treatment of chronic low back pain. The guideline gives no exception for this condition. "
+                         "As such, the request for ultrasound therapy is not medically necessary.")
+
+
+def synthetic_examples() -> tuple[list[str], list[list[str]], list[list[str]]]:
+    texts, sents, labels = [], [], []
+    for label, templates in RATIONALES.items():
+        for ti, template in enumerate(templates):
+            for t in TREATMENTS[ti::2][:3]:
+                rationale = template.format(t=t)
+                texts.append(f"{t.capitalize()} for the lumbar spine")
+                sents.append([rationale[s:e] for s, e in split_sentences(rationale)])
+                labels.append([label])
+    return texts, sents, labels
+
+
+@pytest.fixture(scope="module")
+def model() -> ReasonModel:
+    return ReasonModel.fit(*synthetic_examples(), seed=0)
+
+
+def letter(case: str, items: list[tuple[str, str, str]]) -> str:
+    """An IMR letter in the usual layout; items are (text, decision, rationale)."""
+    blocks = []
+    for text, decision, rationale in items:
+        blocks.append(f"{text}:  {decision}\n\n"
+                      "Claims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment Guidelines.\n\n"
+                      "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment Guidelines.\n\n"
+                      f"Decision rationale: {rationale}\n\n")
+    return (f"Independent Medical Review Final Determination Letter\n\nCase Number: {case}\n"
+            "Date Assigned: 01/03/2017\nDate of Injury: 05/14/2015\n\n"
+            "HOW THE IMR FINAL DETERMINATION WAS MADE\n\n"
+            "MAXIMUS Federal Services sent the complete case file to an expert reviewer. The expert reviewer is "
+            "Board Certified in Physical Medicine and Rehabilitation and is licensed to practice in California.\n\n"
+            "CLINICAL CASE SUMMARY\n\nThe patient is a 47-year-old man who reported low back pain after lifting "
+            "boxes at work. He has been treated with medication and therapy.\n\n"
+            "IMR ISSUES, DECISIONS AND RATIONALES\n\n"
+            "The Final Determination was based on decisions for the disputed items/services set forth below:\n\n"
+            + "".join(blocks))
+
+
+def doc_with_items(text: str, model: ReasonModel):
+    nlp = build_pipeline(with_entities=False)
+    comp = nlp.add_pipe("imr_reasons")
+    comp.model = model
+    return nlp, nlp(text)
+
+
+# ----------------------------------------------------------------------------- component
+def test_clear_not_recommended_rationale_is_labelled(model):
+    text = letter("CM17-9000001", [("Ultrasound therapy for the low back", "Upheld", CLEAR_NOT_RECOMMENDED),
+                                   ("Acupuncture for the low back", "Overturned", OVERTURNED.format(t="acupuncture"))])
+    _nlp, doc = doc_with_items(text, model)
+    upheld, overturned = doc._.imr_items
+    assert upheld["decision"] == "upheld"
+    assert "not_recommended" in upheld["denial_reasons"]
+    assert set(upheld["reason_probabilities"]) == set(LABELS)
+    assert all(0.0 <= p <= 1.0 for p in upheld["reason_probabilities"].values())
+    # overturned items get no reasons
+    assert overturned["decision"] == "overturned"
+    assert overturned["denial_reasons"] == [] and overturned["reason_probabilities"] == {}
+    assert overturned["reason_evidence"] == {}
+
+
+def test_evidence_sentences_come_from_the_rationale(model):
+    text = letter("CM17-9000002", [("Ultrasound therapy for the low back", "Upheld", CLEAR_NOT_RECOMMENDED)])
+    _nlp, doc = doc_with_items(text, model)
+    item = doc._.imr_items[0]
+    assert set(item["reason_evidence"]) == set(item["denial_reasons"])
+    for label, evidence in item["reason_evidence"].items():
+        assert evidence, label
+        for ev in evidence:
+            assert item["rationale_start"] <= ev["start"] < ev["end"] <= item["rationale_end"]
+            assert " ".join(doc.text[ev["start"]:ev["end"]].split()) == ev["text"]
+    nr = [ev["text"] for ev in item["reason_evidence"]["not_recommended"]]
+    assert any("is not recommended" in s for s in nr)
+    letter_obj = imr_nlp.Letter.from_doc(doc)
+    assert letter_obj.items[0].denial_reasons == item["denial_reasons"]
+    assert letter_obj.items[0].reasons[0].evidence
+
+
+def test_to_disk_from_disk_round_trip(model, tmp_path):
+    text = letter("CM17-9000003", [("Ultrasound therapy for the low back", "Upheld", CLEAR_NOT_RECOMMENDED)])
+    nlp, doc = doc_with_items(text, model)
+    nlp.to_disk(tmp_path / "pipe")
+    assert (tmp_path / "pipe" / "imr_reasons" / "model.skops").exists()
+    assert not list((tmp_path / "pipe").rglob("*.pkl")) and not list((tmp_path / "pipe").rglob("*.joblib"))
+    again = spacy.load(tmp_path / "pipe")
+    assert again.pipe_names[-1] == "imr_reasons"
+    item, item2 = doc._.imr_items[0], again(text)._.imr_items[0]
+    assert item2["denial_reasons"] == item["denial_reasons"]
+    assert item2["reason_probabilities"] == pytest.approx(item["reason_probabilities"], abs=1e-6)
+    assert item2["reason_evidence"] == item["reason_evidence"]
+
+
+def test_untrained_component_gives_no_reasons():
+    nlp = build_pipeline(with_entities=False)
+    nlp.add_pipe("imr_reasons")
+    text = letter("CM17-9000004", [("Ultrasound therapy", "Upheld", CLEAR_NOT_RECOMMENDED)])
+    with pytest.warns(UserWarning, match="no trained reasons model"):
+        doc = nlp(text)
+    assert doc._.imr_items[0]["denial_reasons"] == []
+
+
+def test_fit_is_deterministic():
+    a = ReasonModel.fit(*synthetic_examples(), seed=3)
+    b = ReasonModel.fit(*synthetic_examples(), seed=3)
+    texts, sents, _ = synthetic_examples()
+    assert np.array_equal(a.predict_proba(texts, sents), b.predict_proba(texts, sents))
+
+
+def test_sentence_splitter_keeps_abbreviations():
+    text = "Dr. Smith noted pain, e.g. at L4-5. The request is not medically necessary."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "Dr. Smith noted pain, e.g. at L4-5.", "The request is not medically necessary."]
+
+
+# ----------------------------------------------------------------------------- retraining
+def write_corpus(folder: Path) -> dict[str, list[tuple[str, str, list[str]]]]:
+    """Eight authored letters, two or three items each; returns {case: [(item, decision, labels)]}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    plan: dict[str, list[tuple[str, str, list[str]]]] = {}
+    pool = [(label, tpl) for label, tpls in RATIONALES.items() for tpl in tpls]
+    k = 0
+    for n in range(8):
+        case = f"CM17-90001{n:02d}"
+        items, rows = [], []
+        for j in range(2 + n % 2):
+            label, tpl = pool[k % len(pool)]
+            t = TREATMENTS[k % len(TREATMENTS)]
+            k += 1
+            text = f"{t.capitalize()} for the lumbar spine, {6 + j} sessions"
+            if j == 1 and n % 3 == 0:
+                items.append((text, "Overturned", OVERTURNED.format(t=t)))
+                rows.append((text, "overturned", []))
+            else:
+                items.append((text, "Upheld", tpl.format(t=t)))
+                rows.append((text, "upheld", [label]))
+        (folder / f"{case}.txt").write_text(letter(case, items), encoding="utf-8")
+        plan[case] = rows
+    return plan
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reasons")
+    plan = write_corpus(root / "corpus")
+    base = root / "base"
+    build_pipeline(with_entities=False).to_disk(base)
+    labels = root / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"case_number": c, "items": [
+        {"text": t, "decision": d, "denial_reasons": ls} for t, d, ls in rows]}) + "\n"
+        for c, rows in plan.items()), encoding="utf-8")
+    return {"root": root, "corpus": root / "corpus", "base": base, "labels": labels, "plan": plan}
+
+
+def write_csv(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("lines, line_no, what", [
+    (["case_number,item_index,labels", "CM17-9000100,0,criteria_not_met", "CM17-9000100,1,not_a_label"], 3,
+     "unknown label"),
+    (["case_number,item_index,labels", "CM17-9999999,0,criteria_not_met"], 2, "unknown case"),
+    (["case_number,item_index,labels", "CM17-9000100,0,criteria_not_met", "CM17-9000101,7,other"], 3,
+     "unknown item index"),
+    (["case_number,item_index,labels", "CM17-9000100,first,criteria_not_met"], 2, "item_index"),
+    (["case_number,item_index,labels", "CM17-9000100,0,criteria_not_met,extra"], 2, "fields"),
+    (["case_number,item_index,labels", "CM17-9000100,0,other", "CM17-9000100,0,other"], 3, "already labelled"),
+])
+def test_bad_label_file_raises_with_line_and_writes_nothing(tiny, tmp_path, lines, line_no, what):
+    bad = write_csv(tmp_path / "bad.csv", lines)
+    out = tmp_path / "out"
+    with pytest.raises(LabelFileError, match=rf"bad\.csv, line {line_no}: .*{what}"):
+        train_reasons(bad, tiny["corpus"], out, base=tiny["base"], verbose=False)
+    assert not out.exists()
+
+
+def test_bad_jsonl_line_raises(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"case_number": "CM17-9000100", "items": []}\n{"case_number": \n', encoding="utf-8")
+    with pytest.raises(LabelFileError, match=r"bad\.jsonl, line 2"):
+        read_label_file(bad)
+    assert issubclass(LabelFileError, ValueError)
+
+
+def test_export_edit_train_load_end_to_end(tiny, capsys):
+    root = tiny["root"]
+    first = train_reasons(tiny["labels"], tiny["corpus"], root / "model1", base=tiny["base"], seed=0)
+    printed = capsys.readouterr().out
+    assert "cross-validated" in printed and "criteria_not_met" in printed and "micro" in printed
+    assert first["pipe_names"][-1] == "imr_reasons" and first["report"]["count_mismatches"] == []
+
+    n = export_labels(tiny["corpus"], root / "to_label.csv", model=root / "model1")
+    rows = list(csv.DictReader((root / "to_label.csv").open(encoding="utf-8")))
+    assert n == len(rows) == sum(len(v) for v in tiny["plan"].values())
+    assert list(rows[0])[:5] == ["case_number", "item_index", "item_text", "decision", "labels"]
+    assert {f"p_{lab}" for lab in LABELS} <= set(rows[0])
+    assert all(r["labels"] == "" for r in rows if r["decision"] == "overturned")
+    assert all(r["labels"] for r in rows if r["decision"] == "upheld")
+    assert rows[-1]["decision"] == "overturned"  # least confident first, overturned last
+
+    # a person corrects one item: an extra reason
+    target = next(r for r in rows if r["decision"] == "upheld")
+    target["labels"] = target["labels"] + ";request_incomplete"
+    edited = root / "edited.csv"
+    with edited.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    second = train_reasons(edited, tiny["corpus"], root / "model2", base=tiny["base"], seed=0, verbose=False)
+    assert second["support"]["request_incomplete"] >= 1
+
+    nlp = imr_nlp.load(model=root / "model2")
+    assert nlp.pipe_names[-1] == "imr_reasons"
+    case = target["case_number"]
+    parsed = imr_nlp.parse(tiny["corpus"] / f"{case}.txt", model=str(root / "model2"))
+    item = parsed.items[int(target["item_index"])]
+    assert item.decision == "upheld" and item.denial_reasons
+    assert set(item.denial_reasons) <= set(LABELS)
+    assert item.reason_probabilities and item.reasons[0].evidence
+
+
+# ----------------------------------------------------------------------------- real letters
+def test_items_match_gold_by_index_on_the_corpus():
+    shared = require_shared()
+    nlp = build_pipeline(with_entities=False)
+    txt = shared / "corpus" / "dwc-imr-2017" / "txt"
+    records = [json.loads(line) for line in GOLD.read_text().splitlines() if line.strip()]
+    bad = []
+    for rec, doc in zip(records, nlp.pipe((txt / f"{r['case_number']}.txt").read_text() for r in records)):
+        found = [it["decision"] for it in doc._.imr_items]
+        if found != [it["decision"] for it in rec["items"]]:
+            bad.append(rec["case_number"])
+    assert bad == []
+
+
+def test_shipped_model_on_a_clear_rationale():
+    path = Path(__file__).resolve().parent.parent / "models" / "imr_pipeline_reasons_tmp"
+    if not (path / "config.cfg").exists():
+        pytest.skip(f"{path}: no shipped reasons model")
+    nlp = spacy.load(path)
+    doc = nlp(letter("CM17-9000009", [("Ultrasound therapy for the low back", "Upheld", CLEAR_NOT_RECOMMENDED)]))
+    assert "not_recommended" in doc._.imr_items[0]["denial_reasons"]
