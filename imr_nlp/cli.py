@@ -61,12 +61,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _tag(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
     from .bulk import tag_corpus
 
-    tables = tag_corpus(args.inputs, out=args.out, workers=args.workers, engine=args.engine,
-                        scheduler=args.scheduler, batch_size=args.batch_size, model=args.model)
-    n_letters, n_failures = len(tables["letters"]), len(tables["failures"])
-    print(f"{n_letters} letters tagged, {n_failures} failures -> {args.out}")
+    tag_corpus(args.inputs, out=args.out, workers=args.workers, engine=args.engine, scheduler=args.scheduler,
+               batch_size=args.batch_size, model=args.model, return_tables=False)
+
+    def rows(table: str) -> int:
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in sorted((Path(args.out) / table).glob("*.parquet")))
+
+    print(f"{rows('letters')} letters tagged, {rows('failures')} failures -> {args.out}")
     return 0
 
 

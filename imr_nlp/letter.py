@@ -13,6 +13,7 @@ from typing import Any, Optional
 from spacy.tokens import Doc
 
 from .components.sections import SPANS_KEY as SECTIONS_KEY
+from .text import one_line
 
 ENTITY_LABELS = ("DRUG", "DOSE", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
 ENTITIES_KEY = "imr"
@@ -184,14 +185,16 @@ class Letter:
                                      "priority", "application_received")}
 
     def entity_mentions(self) -> dict[str, list[str]]:
-        """Distinct mentions per label, as written (first spelling of each case-folded form)."""
+        """Distinct mentions per label, as written (first spelling of each case-folded form), on
+        one line: a word split by a line-end hyphen is joined ("x-\\nray" -> "x-ray")."""
         out: dict[str, list[str]] = {label: [] for label in ENTITY_LABELS}
         seen: set[tuple[str, str]] = set()
         for ent in self.entities:
-            key = (ent.label, " ".join(ent.text.lower().split()))
+            text = one_line(ent.text)
+            key = (ent.label, text.lower())
             if ent.label in out and key not in seen:
                 seen.add(key)
-                out[ent.label].append(" ".join(ent.text.split()))
+                out[ent.label].append(text)
         return out
 
     def to_dict(self) -> dict[str, Any]:

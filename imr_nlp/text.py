@@ -9,7 +9,7 @@ from datetime import date
 from typing import Optional
 
 _WS = re.compile(r"\s+")
-_LINE_END_HYPHEN = re.compile(r"(?<=[a-z])-\s*\n\s*(?=[a-z])")
+_LINE_END_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=\w)")
 
 
 @dataclass(frozen=True)

@@ -297,12 +297,16 @@ class _SkModel:
 
     def predict(self, examples: list[Example]) -> list[list[str]]:
         P = self.model.predict_proba([e.item_text for e in examples], [e.sentences for e in examples])
-        return self.model.decide(P)
+        return self.model.decide(P, [e.sentences for e in examples])
 
 
 def fit_model(examples: list[Example], seed: int = 0, **params) -> ReasonModel:
+    """The shipped model (``ReasonModel.fit`` defaults: word n-grams + cue block, per-label
+    thresholds tuned by inner 3-fold cross-validation over the training items). ``group_tuning``:
+    inner folds by letter instead (measured no better: benchmarks/reasons_model_comparison.py)."""
+    groups = [e.case_number for e in examples] if params.pop("group_tuning", False) else None
     return ReasonModel.fit([e.item_text for e in examples], [e.sentences for e in examples],
-                           [e.labels for e in examples], seed=seed, **params)
+                           [e.labels for e in examples], seed=seed, groups=groups, **params)
 
 
 # --------------------------------------------------------------------------- pipelines

@@ -187,3 +187,40 @@ def test_project_mentions_for_training():
     assert ("left shoulder sprain", "DIAGNOSIS") in got
     assert ("x-ray", "TREATMENT") in got
     assert ("left shoulder", "BODY_PART") in got  # the second, non-nested occurrence
+
+
+def _rule_doc(nlp, text):
+    return nlp("CLINICAL CASE SUMMARY\n" + text)
+
+
+def test_guideline_source_without_generic_word_and_mtus_titles(nlp):
+    d = _rule_doc(nlp, "The ACOEM Guidelines and the MTUS Guidelines apply. The California MTUS 2016 Chronic Pain\n"
+                  "Guidelines and the MTUS Opioid Treatment Guidelines state this. Decision based on Non-MTUS\n"
+                  "Citation Official Disability Guidelines.")
+    g = texts(d, "GUIDELINE")
+    assert {"acoem", "mtus", "california mtus", "chronic pain guidelines", "opioid treatment guidelines",
+            "official disability guidelines"} <= g
+    assert not {"acoem guidelines", "mtus guidelines"} & g
+    assert not any("citation" in t for t in g)
+
+
+def test_symptoms_are_diagnoses_only_in_a_diagnosis_list(nlp):
+    d = _rule_doc(nlp, "He complained of low back pain after lifting. Diagnoses include low back pain and lumbar strain.\n"
+                  "He sustained an industrial injury.")
+    dx = [s for s in spans(d, "DIAGNOSIS") if s.text == "low back pain"]
+    assert len(dx) == 1 and d.text.index("Diagnoses") < dx[0].start_char
+    assert "industrial injury" not in texts(d, "DIAGNOSIS")
+
+
+def test_generic_body_nouns_as_modifiers_are_not_sites(nlp):
+    d = _rule_doc(nlp, "Muscle relaxants and nerve conduction studies were requested; straight leg raise was\n"
+                  "positive. Tenderness of the right trapezius muscle and the medial joint line was noted.")
+    body = texts(d, "BODY_PART")
+    assert "muscle" not in body and "nerve" not in body and "leg" not in body
+    assert "medial joint line" in body
+
+
+def test_model_drug_filter(nlp):
+    rec = nlp.get_pipe("imr_entities")
+    assert rec._drug_like("Tramadol") and rec._drug_like("Oxycodone HCL ER") and rec._drug_like("Tramdol")
+    assert not rec._drug_like("depression") and not rec._drug_like("opioids")

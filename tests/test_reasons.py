@@ -14,7 +14,7 @@ import pytest
 import spacy
 
 import imr_nlp
-from imr_nlp.components.reasons import LABELS, ReasonModel, split_sentences
+from imr_nlp.components.reasons import LABELS, CueMatcher, ReasonModel, load_cues, split_sentences
 from imr_nlp.pipeline import build_pipeline
 from imr_nlp.training_reasons import LabelFileError, export_labels, read_label_file, train_reasons
 
@@ -178,6 +178,54 @@ def test_sentence_splitter_keeps_abbreviations():
         "Dr. Smith noted pain, e.g. at L4-5.", "The request is not medically necessary."]
 
 
+@pytest.mark.parametrize("sentence, has, lacks", [
+    # a conditional "not recommended" is a missing criterion, not an unconditional no
+    ("Imaging is not recommended in the absence of red flags.", ["criteria_not_met"], ["not_recommended"]),
+    ("Opioids are not recommended as first-line treatment.", ["criteria_not_met"], ["not_recommended"]),
+    ("This device is not recommended for chronic low back pain.", ["not_recommended"], ["criteria_not_met"]),
+    # a time limit is exceeds_guideline_limits
+    ("Long-term use is not recommended.", ["exceeds_guideline_limits"], ["not_recommended"]),
+    ("Muscle relaxants are not recommended beyond two to three weeks.", ["exceeds_guideline_limits"], ["not_recommended"]),
+    # "no evidence that the patient ..." is missing documentation, not weak science
+    ("There is no evidence that the patient has failed first-line care.", ["criteria_not_met"],
+     ["insufficient_evidence"]),
+    ("There is insufficient evidence to support its efficacy.", ["insufficient_evidence"], []),
+    ("Topical analgesics are largely experimental.", ["insufficient_evidence"], []),
+    ("The request did not specify the frequency or the body part.", ["request_incomplete"], []),
+    ("As the requested surgery is not medically necessary, the post-operative brace is not necessary.",
+     ["associated_service"], []),
+    # line breaks inside a sentence do not hide a cue; the opioid disclaimer gives none
+    ("The requested\nnumber of visits exceeds\nthe guideline.", ["exceeds_guideline_limits"], []),
+    ("This decision should not be interpreted as a recommendation to stop long-term opioids abruptly.", [],
+     ["exceeds_guideline_limits", "not_recommended"]),
+])
+def test_cue_matcher_scope_rules(sentence, has, lacks):
+    labels = CueMatcher(load_cues()).labels(sentence)
+    assert set(has) <= set(labels), labels
+    assert not set(lacks) & set(labels), labels
+
+
+def test_cue_tokens_carry_pattern_and_role():
+    m = CueMatcher(load_cues())
+    case = m.tokens("The request failed to specify the quantity.")
+    assert "__cue_request_incomplete__" in case and "__cue_request_incomplete_case__" in case
+    assert any(t.startswith("__cue_request_incomplete_") and t[-3].isdigit() for t in case)
+    quote = m.tokens("The guidelines state that this treatment is experimental.")
+    assert "__cue_insufficient_evidence_gl__" in quote
+    assert "__cue_conditional__" in m.tokens("X-rays are not recommended unless red flags are present.")
+
+
+def test_hybrid_rule_decides_a_label(model):
+    texts, sents, labels = synthetic_examples()
+    cues = {**load_cues(), "_rules": ["request_incomplete"]}
+    hybrid = ReasonModel(model.estimator, model.labels, model.thresholds, cues)
+    probs = np.zeros((1, len(LABELS)))
+    probs[0, LABELS.index("criteria_not_met")] = 0.9
+    sentences = [["The request did not specify the frequency or the duration."]]
+    assert hybrid.decide(probs, sentences) == [["criteria_not_met", "request_incomplete"]]
+    assert model.decide(probs, sentences) == [["criteria_not_met"]]  # no rules: the model alone
+
+
 # ----------------------------------------------------------------------------- retraining
 def write_corpus(folder: Path) -> dict[str, list[tuple[str, str, list[str]]]]:
     """Eight authored letters, two or three items each; returns {case: [(item, decision, labels)]}."""
@@ -300,9 +348,9 @@ def test_items_match_gold_by_index_on_the_corpus():
 
 
 def test_shipped_model_on_a_clear_rationale():
-    path = Path(__file__).resolve().parent.parent / "models" / "imr_pipeline_reasons_tmp"
-    if not (path / "config.cfg").exists():
-        pytest.skip(f"{path}: no shipped reasons model")
+    path = Path(__file__).resolve().parent.parent / "models" / "imr_pipeline"
     nlp = spacy.load(path)
     doc = nlp(letter("CM17-9000009", [("Ultrasound therapy for the low back", "Upheld", CLEAR_NOT_RECOMMENDED)]))
     assert "not_recommended" in doc._.imr_items[0]["denial_reasons"]
+    # small: word n-grams + cue block, no char n-grams
+    assert (path / "imr_reasons" / "model.skops").stat().st_size < 3_000_000

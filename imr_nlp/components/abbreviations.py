@@ -15,6 +15,8 @@ not entities: ANNOTATION.md keeps drug classes out of DRUG).
 """
 from __future__ import annotations
 
+import warnings
+
 from pathlib import Path
 from typing import Optional
 
@@ -52,7 +54,11 @@ class AbbreviationResolver:
         group = list(doc.spans.get(SPANS_KEY, []))
         defined: dict[str, tuple[str, Optional[str]]] = {}
         if self.detect:
-            self.detector(doc)
+            with warnings.catch_warnings():
+                # scispaCy's detector keeps an empty "global" Matcher (for its
+                # find_all_abbreviations mode, unused here), and spaCy warns W036 on every call.
+                warnings.filterwarnings("ignore", message=r"\[W036\]")
+                self.detector(doc)
             for ab in doc._.abbreviations:
                 long_span = doc[ab["long_start"]:ab["long_end"]]
                 label = next((s.label_ for s in group if s.start < long_span.end and long_span.start < s.end

@@ -9,6 +9,9 @@ Matcher patterns over the word view of the letter body (see ``entities.make_word
   FREQUENCY ("BID", "twice a day", "2 times a week for 4 weeks", "three times a week"),
   ROUTE ("by mouth", "PO", "topical", "transdermal") go to ``doc.spans["imr_doses"]``.
 
+The Matcher runs only on short windows that start with a possible first token (a number, "#",
+"QTY", a frequency or route word), and the word view is the one ``imr_entities`` built.
+
 Each DOSE is linked to its drug: the nearest DRUG span before it in the same sentence-ish window
 (up to 6 words back, no line of another item between), else the nearest DRUG right after it.
 The link is ``Span._.imr_drug`` (the drug's text) on the DOSE span.

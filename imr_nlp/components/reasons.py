@@ -3,20 +3,27 @@ denial"), with a probability per label and the rationale sentences that support 
 label.
 
 Model. A multi-label classifier over the item text plus its decision rationale: a scikit-learn
-``Pipeline`` of word (1-2 gram) TF-IDF, character (2-5 gram, within word boundaries) TF-IDF and a
-cue-phrase block, feeding one class-balanced logistic regression per label (one-vs-rest). Cue
-phrases (``resources/reason_cues.json``, data not code) add a token ``__cue_<label>__`` to the
-input for every rationale sentence that matches one of the label's patterns; a third vectorizer
-with a fixed eight-column vocabulary turns them into their own feature block, so a phrase a
-reviewer writes once ("failed to specify a body part") weighs as much as the n-grams. Chosen by
-cross-validation on the training letters (``benchmarks/reasons_model_comparison.py``): it beat
-spaCy ``textcat_multilabel`` (micro-F1 0.80 vs 0.73, macro-F1 0.70 vs 0.46) and the same linear
-model with sigmoid-calibrated probabilities (calibration lowered recall of the rare labels:
-macro-F1 0.52) or with per-label thresholds tuned on inner folds (no gain). So the
-``reason_probabilities`` are the logistic regressions' own (class-balanced, hence generous for
-rare labels) probabilities, not calibrated frequencies. An item is given every label whose
-probability reaches the label's threshold (0.5), and at least its most probable label, since
-every upheld item has one reason or more. Overturned items get no reasons (``[]``, ``{}``).
+``Pipeline`` of word (1-2 gram) TF-IDF and a cue-token block, feeding one class-balanced logistic
+regression per label (one-vs-rest). Cue phrases (``resources/reason_cues.json``, data not code:
+per-label patterns written from ANNOTATION.md and the reviewer's decision rules) are matched
+sentence by sentence (:class:`CueMatcher`); each match adds tokens for the label, the pattern and
+the sentence's role (a case sentence about this patient/record/request, or a guideline quotation),
+after two scope rules: a "not recommended" that is conditional ("unless", "until", "in the
+absence of", "first-line", "routine use") becomes a criteria_not_met cue and one limited in time
+or number ("not recommended for long-term use", "beyond ...") an exceeds_guideline_limits cue;
+a negation filter drops e.g. "no evidence that the patient ..." as an insufficient_evidence cue,
+and the opioid-tapering disclaimer gives no cues. The cue block (sublinear counts, weight 0.3)
+is its own feature block so the ~100 cue columns are not drowned by the n-grams. Per-label
+thresholds are tuned on inner 3-fold cross-validation of the training items (grid 0.2-0.7;
+labels with < 5 examples keep 0.5). An item is given every label whose probability reaches its
+threshold, and at least its most probable label. Optionally (``_rules`` in the cue file, empty
+by default) a label can be decided by its cue rule alone (the hybrid; it measured no better).
+Chosen by cross-validation by letter on the training split (``benchmarks/reasons_model_comparison.py``):
+it beat the first model (word + char n-grams with eight label-level cue tokens), spaCy
+``textcat_multilabel``, calibrated probabilities, char n-grams, and the hybrid; dropping char
+n-grams made the model ~30x smaller at no cost. ``reason_probabilities`` are the logistic
+regressions' own (class-balanced, hence generous for rare labels) probabilities, not calibrated
+frequencies; compare them with ``ReasonModel.thresholds``.
 
 Evidence. For each predicted label the component scores every sentence of the rationale on its
 own with the same model (sentence-level scoring) and reports the sentences that match one of the
@@ -36,6 +43,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
@@ -91,20 +99,100 @@ def split_sentences(text: str, start: int = 0, end: Optional[int] = None) -> lis
 
 
 # --------------------------------------------------------------------------- cue phrases
-def load_cues(path: Optional[Path] = None) -> dict[str, list[str]]:
-    """The cue patterns {label: [regex, ...]} of ``resources/reason_cues.json`` (or ``path``)."""
+def load_cues(path: Optional[Path] = None) -> dict[str, Any]:
+    """The cue patterns of ``resources/reason_cues.json`` (or ``path``): {label: [regex, ...]}, plus
+    the optional settings ``_context`` (conditional / case / negated patterns) and ``_rules``
+    (labels a cue rule decides); documentation keys (other ``_`` keys) are dropped."""
     data = json.loads(Path(path or CUES_PATH).read_text(encoding="utf-8"))
-    return {k: list(v) for k, v in data.items() if not k.startswith("_")}
+    return {k: v for k, v in data.items() if not k.startswith("_") or k in ("_context", "_rules")}
+
+
+def _compile(patterns: Iterable[str]) -> list[re.Pattern]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
 
 
 class CueMatcher:
-    """Which labels' cue patterns a sentence matches."""
+    """Which labels' cue patterns a sentence matches, and the feature tokens that follows from it.
 
-    def __init__(self, cues: dict[str, list[str]]):
-        self.patterns = {label: [re.compile(p, re.IGNORECASE) for p in pats] for label, pats in cues.items()}
+    ``cues`` is :func:`load_cues` output; a plain {label: [regex]} dict (the original form) works
+    too (no conditional / role / negation handling then)."""
+
+    def __init__(self, cues: dict[str, Any]):
+        ctx = cues.get("_context") or {}
+        self.patterns = {label: _compile(pats) for label, pats in cues.items() if not label.startswith("_")}
+        self.conditional = _compile(ctx.get("conditional", []))
+        self.case = _compile([ctx["case"]]) if ctx.get("case") else []
+        self.negated = {label: _compile(pats) for label, pats in (ctx.get("negated") or {}).items()}
+        self.ignore = _compile(ctx.get("ignore", []))
+        self.limit = _compile(ctx.get("limit", []))
+        self.rules = [lab for lab in cues.get("_rules", []) if lab in self.patterns]
+
+    def matches(self, sentence: str) -> dict[str, list[int]]:
+        """{label: [numbers of the label's patterns that match]} for one sentence, after the
+        negation filter (a label whose ``negated`` context matches the sentence is dropped)."""
+        out: dict[str, list[int]] = {}
+        sentence = _norm(sentence)
+        if any(p.search(sentence) for p in self.ignore):
+            return out
+        for label, pats in self.patterns.items():
+            hit = [i for i, p in enumerate(pats) if p.search(sentence)]
+            if hit and not any(p.search(sentence) for p in self.negated.get(label, ())):
+                out[label] = hit
+        return out
+
+    def is_conditional(self, sentence: str) -> bool:
+        return any(p.search(_norm(sentence)) for p in self.conditional)
+
+    def is_case(self, sentence: str) -> bool:
+        return any(p.search(_norm(sentence)) for p in self.case)
+
+    def _resolve(self, sentence: str) -> tuple[dict[str, list[int]], Optional[str]]:
+        """The matches with a 'not recommended' moved where the sentence puts it: a duration or
+        number limit ('not recommended for long-term use') -> exceeds_guideline_limits (kind
+        "nr_limit"); a condition ('not recommended unless ...') -> criteria_not_met ("conditional")."""
+        sentence = _norm(sentence)  # letters break lines inside sentences
+        m = self.matches(sentence)
+        if "not_recommended" not in m:
+            return m, None
+        for kind, pats, label in (("nr_limit", self.limit, "exceeds_guideline_limits"),
+                                  ("conditional", self.conditional, "criteria_not_met")):
+            if pats and any(p.search(sentence) for p in pats):
+                del m["not_recommended"]
+                if label in self.patterns:
+                    m.setdefault(label, [])
+                return m, kind
+        return m, None
 
     def labels(self, sentence: str) -> list[str]:
-        return [label for label, pats in self.patterns.items() if any(p.search(sentence) for p in pats)]
+        """The labels whose cues a sentence carries (a conditional 'not recommended' counts for
+        criteria_not_met, a 'not recommended beyond ...' for exceeds_guideline_limits)."""
+        return list(self._resolve(sentence)[0])
+
+    def tokens(self, sentence: str) -> list[str]:
+        """Feature tokens of one sentence: per matched label ``__cue_<label>__``, one per matched
+        pattern ``__cue_<label>_<n>__`` and the sentence role ``__cue_<label>_case__`` /
+        ``__cue_<label>_gl__``; ``__cue_conditional__`` / ``__cue_nr_limit__`` for a conditional /
+        limited 'not recommended' (see :meth:`_resolve`)."""
+        m, kind = self._resolve(sentence)
+        out = [f"__cue_{kind}__"] if kind else []
+        role = ("case" if self.is_case(sentence) else "gl") if self.case else None
+        for label, hits in m.items():
+            out.append(f"__cue_{label}__")
+            if self.case or self.conditional:  # the extended form: pattern and role tokens
+                out += [f"__cue_{label}_{i}__" for i in hits]
+                out.append(f"__cue_{label}_{role}__")
+        return out
+
+    def rule_labels(self, sentences: Sequence[str]) -> list[str]:
+        """Labels of ``rules`` that a case sentence of the rationale cues."""
+        if not self.rules:
+            return []
+        found = set()
+        for s in sentences:
+            if self.case and not self.is_case(s):
+                continue
+            found.update(lab for lab in self.labels(s) if lab in self.rules)
+        return [lab for lab in self.rules if lab in found]
 
 
 def _norm(text: str) -> str:
@@ -112,9 +200,9 @@ def _norm(text: str) -> str:
 
 
 def model_input(item_text: str, sentences: Sequence[str], cues: CueMatcher) -> str:
-    """The classifier's input for one item: item text, rationale, then one cue token per
-    (sentence, matched label)."""
-    tokens = [f"__cue_{label}__" for s in sentences for label in cues.labels(s)]
+    """The classifier's input for one item: item text, rationale, then the cue tokens of every
+    rationale sentence (:meth:`CueMatcher.tokens`)."""
+    tokens = [t for s in sentences for t in cues.tokens(s)]
     return "\n".join([_norm(item_text), " ".join(_norm(s) for s in sentences), " ".join(tokens)])
 
 
@@ -127,10 +215,14 @@ def rationale_sentences(text: str, item: dict[str, Any]) -> list[tuple[int, int]
 
 # --------------------------------------------------------------------------- model
 def make_estimator(Y: np.ndarray, seed: int = 0, C: float = 10.0, calibrate: bool = False,
-                   char: bool = True, class_weight: Optional[str] = "balanced", cue_block: bool = True,
-                   cue_norm: Optional[str] = None, labels: Sequence[str] = LABELS):
-    """The scikit-learn Pipeline: word + char TF-IDF -> one-vs-rest (calibrated) logistic
-    regression. Calibration folds shrink to what the rarest label allows (none below 2)."""
+                   char: bool = False, class_weight: Optional[str] = "balanced", cue_block: bool = True,
+                   cue_norm: Optional[str] = None, labels: Sequence[str] = LABELS, cue_vocab: str = "learned",
+                   cue_weight: float = 0.3, word_ngrams: tuple = (1, 2), max_features: int = 50000,
+                   word_weight: float = 1.0, cue_binary: bool = False, word: bool = True):
+    """The scikit-learn Pipeline: word (1-2 gram) TF-IDF [+ char TF-IDF] + cue-token block ->
+    one-vs-rest (optionally calibrated) logistic regression. The defaults are the shipped model
+    (see ``benchmarks/reasons_model_comparison.py``); the other settings are the candidates it
+    compares. Calibration folds shrink to what the rarest label allows (none below 2)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -138,17 +230,25 @@ def make_estimator(Y: np.ndarray, seed: int = 0, C: float = 10.0, calibrate: boo
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import FeatureUnion, Pipeline
 
-    feats = [("word", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                      token_pattern=r"(?u)\b\w[\w-]*\b", max_features=50000))]
+    feats = []
+    if word:
+        feats.append(("word", TfidfVectorizer(ngram_range=tuple(word_ngrams), min_df=2, sublinear_tf=True,
+                                      token_pattern=r"(?u)\b\w[\w-]*\b", max_features=max_features)))
     if char:
         feats.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
                                               sublinear_tf=True, max_features=100000)))
     if cue_block:
-        # the cue tokens as their own block (a fixed vocabulary, one column per label), so that
-        # they are not drowned by the thousands of n-gram columns
-        feats.append(("cues", TfidfVectorizer(token_pattern=r"__cue_[a-z_]+__", lowercase=False, use_idf=False,
-                                              sublinear_tf=True, norm=cue_norm,
-                                              vocabulary=[f"__cue_{lab}__" for lab in labels])))
+        # the cue tokens as their own block, so that they are not drowned by the thousands of
+        # n-gram columns: the eight label tokens (fixed vocabulary, the original form) or every
+        # cue token seen in training (label, pattern and role tokens), binary, times cue_weight
+        if cue_vocab == "fixed":
+            vec = TfidfVectorizer(token_pattern=r"__cue_[a-z_]+__", lowercase=False, use_idf=False,
+                                  sublinear_tf=True, norm=cue_norm,
+                                  vocabulary=[f"__cue_{lab}__" for lab in labels])
+        else:
+            vec = TfidfVectorizer(token_pattern=r"__cue_[a-z0-9_]+__", lowercase=False, use_idf=False,
+                                  binary=cue_binary, sublinear_tf=True, norm=cue_norm, min_df=1)
+        feats.append(("cues", vec))
     base = LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, solver="liblinear",
                               random_state=seed)
     pos = Y.sum(axis=0)
@@ -160,29 +260,47 @@ def make_estimator(Y: np.ndarray, seed: int = 0, C: float = 10.0, calibrate: boo
                                      cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
     else:
         clf = base
-    return Pipeline([("features", FeatureUnion(feats)), ("clf", OneVsRestClassifier(clf))])
+    weights = {"word": float(word_weight), "char": float(word_weight), "cues": float(cue_weight)}
+    weights = {k: v for k, v in weights.items() if k in dict(feats)}
+    return Pipeline([("features", FeatureUnion(feats, transformer_weights=weights)),
+                     ("clf", OneVsRestClassifier(clf))])
 
 
 def _fit(est, X, Y):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*present in all training examples.*")
-        return est.fit(X, Y)
+        est.fit(X, Y)
+    # The vectorizers keep every term they dropped (min_df / max_features) in ``stop_words_``,
+    # which is only for introspection (scikit-learn's advice: delete it before saving).
+    for _name, vec in est.named_steps["features"].transformer_list:
+        if hasattr(vec, "stop_words_"):
+            del vec.stop_words_
+    return est
 
 
 THRESHOLD_GRID = np.round(np.arange(0.2, 0.75, 0.05), 2)
 
 
 def _tune_thresholds(X: list[str], Y: np.ndarray, labels: Sequence[str], seed: int, params: dict,
-                     folds: int = 3, min_support: int = 5) -> dict[str, float]:
+                     folds: int = 3, min_support: int = 5, groups: Optional[Sequence[str]] = None) -> dict[str, float]:
     """Per-label thresholds maximising F1 on out-of-fold probabilities of the training items
     (labels with fewer than ``min_support`` examples keep the default); ties go to the value
-    nearest 0.5."""
-    from sklearn.model_selection import KFold
+    nearest 0.5. ``groups`` (the items' letters) keeps a letter's items in one inner fold, as
+    items of one letter often share most of their rationale."""
+    from sklearn.model_selection import GroupKFold, KFold
 
     if len(X) < 2 * folds:
         return {}
+    if groups is not None and len(set(groups)) >= folds:
+        uniq = sorted(set(groups))
+        order = np.random.RandomState(seed).permutation(len(uniq))
+        fold_of = {uniq[j]: i % folds for i, j in enumerate(order)}
+        splits = [(np.array([i for i, g in enumerate(groups) if fold_of[g] != f]),
+                   np.array([i for i, g in enumerate(groups) if fold_of[g] == f])) for f in range(folds)]
+    else:
+        splits = list(KFold(folds, shuffle=True, random_state=seed).split(X))
     P = np.zeros(Y.shape, dtype=float)
-    for tr, te in KFold(folds, shuffle=True, random_state=seed).split(X):
+    for tr, te in splits:
         est = _fit(make_estimator(Y[tr], seed=seed, labels=labels, **params), [X[i] for i in tr], Y[tr])
         P[te] = np.asarray(est.predict_proba([X[i] for i in te])).reshape(len(te), len(labels))
     out = {}
@@ -216,8 +334,11 @@ class ReasonModel:
     @classmethod
     def fit(cls, item_texts: Sequence[str], sentences: Sequence[Sequence[str]], label_sets: Sequence[Iterable[str]],
             labels: Sequence[str] = LABELS, seed: int = 0, cues: Optional[dict[str, list[str]]] = None,
-            threshold: float = 0.5, tune: bool = False, **params) -> "ReasonModel":
-        """Fit on upheld items: their texts, rationale sentences and label sets."""
+            threshold: float = 0.5, tune: bool = True, groups: Optional[Sequence[str]] = None,
+            **params) -> "ReasonModel":
+        """Fit on upheld items: their texts, rationale sentences and label sets. ``tune``: per-label
+        thresholds from inner cross-validation on these items (folds by ``groups``, the items'
+        letters, when given); ``params`` go to :func:`make_estimator`."""
         cues = load_cues() if cues is None else cues
         matcher = CueMatcher(cues)
         X = [model_input(t, s, matcher) for t, s in zip(item_texts, sentences)]
@@ -226,7 +347,7 @@ class ReasonModel:
             raise ValueError("no upheld items with reasons to train on")
         thresholds = {label: threshold for label in labels}
         if tune:
-            thresholds.update(_tune_thresholds(X, Y, labels, seed, params))
+            thresholds.update(_tune_thresholds(X, Y, labels, seed, params, groups=groups))
         est = _fit(make_estimator(Y, seed=seed, labels=labels, **params), X, Y)
         info = {"n_items": len(X), "support": {label: int(n) for label, n in zip(labels, Y.sum(axis=0))},
                 "seed": seed, "tune": tune, "params": {k: v for k, v in params.items()}}
@@ -241,11 +362,17 @@ class ReasonModel:
     def predict_proba(self, item_texts: Sequence[str], sentences: Sequence[Sequence[str]]) -> np.ndarray:
         return self._proba([model_input(t, s, self.matcher) for t, s in zip(item_texts, sentences)])
 
-    def decide(self, probs: np.ndarray) -> list[list[str]]:
-        """Labels at or over their threshold; at least the most probable one."""
+    def decide(self, probs: np.ndarray, sentences: Optional[Sequence[Sequence[str]]] = None) -> list[list[str]]:
+        """Labels at or over their threshold; at least the most probable one. With ``sentences``
+        (each item's rationale sentences) the labels of the cue file's ``_rules`` that a case
+        sentence cues are added whatever their probability (the hybrid; no rules by default)."""
         out = []
-        for row in np.atleast_2d(probs):
+        probs = np.atleast_2d(probs)
+        for n, row in enumerate(probs):
             chosen = [lab for lab, p in zip(self.labels, row) if p >= self.thresholds.get(lab, 0.5)]
+            if sentences is not None and self.matcher.rules:
+                ruled = set(self.matcher.rule_labels(sentences[n]))
+                chosen = [lab for lab in self.labels if lab in ruled or lab in chosen]
             if not chosen and len(row):
                 chosen = [self.labels[int(np.argmax(row))]]
             out.append(chosen)
@@ -256,7 +383,8 @@ class ReasonModel:
         import skops.io as sio
 
         path.mkdir(parents=True, exist_ok=True)
-        sio.dump(self.estimator, path / MODEL_FILE)
+        # deflated: most of the file is skops' JSON schema of the vocabularies, which compresses ~20x
+        sio.dump(self.estimator, path / MODEL_FILE, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
         meta = {"labels": self.labels, "thresholds": self.thresholds, "cues": self.cues, "info": self.info}
         (path / META_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
 
@@ -326,7 +454,7 @@ class ReasonClassifier:
         per_item: list[list[np.ndarray]] = [[] for _ in items]
         for (i, _j), row in zip(flat, sent_p):
             per_item[i].append(row)
-        for i, (item, row, chosen) in enumerate(zip(items, item_p, model.decide(item_p))):
+        for i, (item, row, chosen) in enumerate(zip(items, item_p, model.decide(item_p, sent_texts))):
             item["reason_probabilities"] = {lab: round(float(p), 4) for lab, p in zip(model.labels, row)}
             item["denial_reasons"] = chosen
             item["reason_evidence"] = {lab: self._evidence(text, sents[i], sent_texts[i], per_item[i],
