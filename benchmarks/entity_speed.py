@@ -2,6 +2,9 @@
 
     python benchmarks/entity_speed.py [--model DIR] [--limit N] [--repeat R]
 
+``--model``: a saved pipeline directory (default: the one ``imr_nlp.load()`` loads, i.e. the
+full default pipeline with every component).
+
 Baselines: spaCy blank English (tokenizer + sentencizer) and en_core_web_sm (if installed).
 Targets: imr_nlp >= 3x en_core_web_sm and >= 1/10 of the bare tokenizer+sentencizer.
 """
@@ -34,7 +37,7 @@ def main() -> None:
     import spacy
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", type=Path, default=None, help="trained entity NER (model-best)")
+    ap.add_argument("--model", type=Path, default=None, help="saved pipeline (default: imr_nlp.load()'s)")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
@@ -42,9 +45,9 @@ def main() -> None:
     texts = [p.read_text(encoding="utf8") for p in sorted(CORPUS.glob("*.txt"))]
     if args.limit:
         texts = texts[: args.limit]
-    from imr_nlp.pipeline import build_pipeline
+    import imr_nlp
 
-    imr = build_pipeline(args.model)
+    imr = imr_nlp.load(args.model)
     blank = spacy.blank("en")
     blank.add_pipe("sentencizer")
     results = {"imr_nlp": rate(imr, texts, args.repeat), "blank+sentencizer": rate(blank, texts, args.repeat)}

@@ -200,6 +200,9 @@ def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
             ent_exact[label].add(len(set(pm) & set(gm)), len(pm), len(gm))
             mp, mg = overlap_tp(pm, gm)
             ent_overlap[label].add(mp, len(pm), len(gm), tp_gold=mg)
+            missed, spurious = sorted(set(gm) - set(pm)), sorted(set(pm) - set(gm))
+            if missed or spurious:
+                mismatches.append(f"{case}: {label}: missed {missed}, spurious {spurious}")
 
     reason_scores = {label: reasons[label].scores() for label in REASON_LABELS}
     micro = PRF()

@@ -21,6 +21,8 @@ import spacy
 from spacy.tokens import Doc, DocBin, Span
 from spacy.util import filter_spans
 
+from .evaluate import read_gold
+
 CONFIG = Path(__file__).resolve().parent / "configs" / "entities.cfg"
 MODEL_LABELS = ("DRUG", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
 # on equal length, which label wins an overlap (a drug named in a treatment stays a drug...)
@@ -62,31 +64,10 @@ def project_mentions(doc: Doc, entities: dict[str, list[str]], labels: Iterable[
     return filter_spans(spans)
 
 
-def read_gold_parts(gold: Path) -> dict[str, dict[str, Any]]:
-    """Gold records by case number from a ``parts/`` directory of JSON files or a ``.jsonl`` file."""
-    gold = Path(gold)
-    records = []
-    if gold.is_dir():
-        for p in sorted(gold.glob("*.json")):
-            records.append(json.loads(p.read_text(encoding="utf8")))
-    else:
-        records = [json.loads(ln) for ln in gold.read_text(encoding="utf8").splitlines() if ln.strip()]
-    return {r.get("case_number") or Path(r.get("source_file", "")).stem: r for r in records}
-
-
-def dev_cases(cases: Iterable[str], dev_fraction: float = 0.15, seed: int = 2017) -> set[str]:
-    """The held-out dev slice of ``cases`` that :func:`build_entity_docbins` keeps out of training."""
-    cases = sorted(cases)
-    rng = random.Random(seed)
-    rng.shuffle(cases)
-    n_dev = max(1, int(len(cases) * dev_fraction)) if len(cases) > 3 else 0
-    return set(cases[:n_dev])
-
-
 def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterable[str], dev_fraction: float = 0.15,
                          seed: int = 2017, labels: Iterable[str] = MODEL_LABELS) -> tuple[Path, Path]:
     """Write ``train.spacy`` and ``dev.spacy`` (dev = a held-out slice of ``cases``) to ``out_dir``."""
-    records = read_gold_parts(gold)
+    records = {r["case_number"]: r for r in read_gold(gold)}
     nlp = spacy.blank("en")
     cases = sorted(c for c in cases if c in records)
     rng = random.Random(seed)

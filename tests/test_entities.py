@@ -224,3 +224,38 @@ def test_model_drug_filter(nlp):
     rec = nlp.get_pipe("imr_entities")
     assert rec._drug_like("Tramadol") and rec._drug_like("Oxycodone HCL ER") and rec._drug_like("Tramdol")
     assert not rec._drug_like("depression") and not rec._drug_like("opioids")
+
+
+def test_coordinated_sites_and_icd_style_diagnoses(nlp):
+    d = _rule_doc(nlp, "Diagnoses include right and left shoulder joint sprain; cervical sprain and strain; "
+                  "strain of muscle, fascia and tendon at neck level; pain in thoracic spine; CRPS II;\n"
+                  "and tenosynovitis right wrist. Spurling's and cervical compression test were negative.")
+    dx = texts(d, "DIAGNOSIS")
+    assert "right and left shoulder joint sprain" in dx
+    assert "cervical sprain and strain" in dx
+    assert "strain of muscle, fascia and tendon at neck level" in dx
+    assert "pain in thoracic spine" in dx  # the diagnosis list runs on over semicolons
+    assert "crps ii" in dx
+    assert "tenosynovitis right wrist" in dx
+    assert "cervical compression" not in dx
+    body = texts(d, "BODY_PART")
+    assert "right and left shoulder joint" in body
+
+
+def test_body_part_coordination_kinds_and_level_laterality(nlp):
+    d = _rule_doc(nlp, "Pain in the lumbar and bilateral knees. MRI of the mid and upper thoracic spine and of the\n"
+                  "lumbar without contrast. Stenosis at left L5-S1.")
+    body = texts(d, "BODY_PART")
+    assert "lumbar" in body and "bilateral knees" in body and "lumbar and bilateral knees" not in body
+    assert "mid and upper thoracic spine" in body
+    assert "left l5-s1" in body
+
+
+def test_treatment_service_words_and_specialty(nlp):
+    d = _rule_doc(nlp, "He was referred for a neurologic consultation, ultrasound testing and a subacromial cortisone\n"
+                  "injection; a TENS unit was used.")
+    tr = texts(d, "TREATMENT")
+    assert "neurologic consultation" in tr
+    assert "ultrasound testing" in tr
+    assert "subacromial cortisone injection" in tr
+    assert "tens unit" in tr
