@@ -28,16 +28,27 @@ class Collapsed:
         return self.offsets[a], self.offsets[b - 1] + 1
 
 
-def collapse(original: str, start: int = 0, end: Optional[int] = None) -> Collapsed:
-    """Collapse every run of whitespace in ``original[start:end]`` to one space and strip ends."""
+def collapse(original: str, start: int = 0, end: Optional[int] = None, join_hyphens: bool = False) -> Collapsed:
+    """Collapse every run of whitespace in ``original[start:end]`` to one space and strip ends;
+    with ``join_hyphens``, also rejoin words split by a line-end hyphen ("x-\\nray" -> "x-ray")."""
     end = len(original) if end is None else end
     chars: list[str] = []
     offsets: list[int] = []
     pending_space = False
-    for i in range(start, end):
+    i = start
+    while i < end:
         ch = original[i]
+        if join_hyphens and ch == "-" and chars:
+            m = _LINE_END_HYPHEN.match(original, i)
+            if m and m.end() <= end:
+                chars.append("-")
+                offsets.append(i)
+                i = m.end()
+                pending_space = False
+                continue
         if ch.isspace():
             pending_space = bool(chars)
+            i += 1
             continue
         if pending_space:
             chars.append(" ")
@@ -45,6 +56,7 @@ def collapse(original: str, start: int = 0, end: Optional[int] = None) -> Collap
             pending_space = False
         chars.append(ch)
         offsets.append(i)
+        i += 1
     return Collapsed("".join(chars), offsets)
 
 

@@ -77,6 +77,8 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from ..text import collapse
+
 SPANS_KEY = "imr"
 LABELS = ("DRUG", "DOSE", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
@@ -122,7 +124,6 @@ def body_range(doc: Doc) -> tuple[int, int]:
 # ----------------------------------------------------------------------------------------------
 # Word view
 # ----------------------------------------------------------------------------------------------
-_HYPHEN_BREAK = re.compile(r"(?<=[A-Za-z])-[ \t]*\r?\n\s*(?=[A-Za-z])")
 
 
 @dataclass
@@ -186,34 +187,8 @@ def doc_text(doc: Doc) -> str:
 
 
 def make_word_view(nlp_tokenizer, doc: Doc, start: int, end: int) -> WordView:
-    text = doc_text(doc)
-    chars: list[str] = []
-    offsets: list[int] = []
-    i = start
-    pending = False
-    while i < end:
-        ch = text[i]
-        if ch == "-" and chars and chars[-1].isalpha():
-            m = _HYPHEN_BREAK.match(text, i)
-            if m and "\n" in m.group(0) and m.end() <= end:
-                chars.append("-")
-                offsets.append(i)
-                i = m.end()
-                pending = False
-                continue
-        if ch.isspace():
-            pending = bool(chars)
-            i += 1
-            continue
-        if pending:
-            chars.append(" ")
-            offsets.append(i - 1)
-            pending = False
-        chars.append(ch)
-        offsets.append(i)
-        i += 1
-    collapsed = "".join(chars)
-    return WordView(nlp_tokenizer(collapsed), offsets, doc, collapsed)
+    view = collapse(doc_text(doc), start, end, join_hyphens=True)
+    return WordView(nlp_tokenizer(view.text), view.offsets, doc, view.text)
 
 
 # ----------------------------------------------------------------------------------------------
