@@ -43,8 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from imr_nlp.components.reasons import LABELS  # noqa: E402
+from imr_nlp.evaluate import multilabel_scores  # noqa: E402
 from imr_nlp.training_reasons import (  # noqa: E402
-    Example, _SkModel, collect_examples, cross_validate, format_scores, read_label_file, score,
+    Example, _SkModel, collect_examples, cross_validate, format_scores, read_label_file,
 )
 
 GOLD = ROOT / "data" / "gold" / "dwc-imr-2017.jsonl"
@@ -223,7 +224,7 @@ def main(argv=None) -> None:
             p, _ = cross_validate(examples, k=args.folds, seed=seed, fit=lambda ex, s=seed: make(ex, s))
             preds.append(p)
         # pool the seeds' (different fold assignments) predictions into one table
-        s = score(gold * len(preds), [x for p in preds for x in p])
+        s = multilabel_scores(gold * len(preds), [x for p in preds for x in p], LABELS)
         s["n_items"] = len(gold)
         print(format_scores(s, f"== {name}  ({args.folds}-fold CV by letter x seeds {args.seeds}, "
                                f"{time.time() - t:.0f}s)"))

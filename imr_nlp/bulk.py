@@ -52,9 +52,11 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
+from .sources import PDF_SUFFIXES, TEXT_SUFFIXES
+
+LETTER_SUFFIXES = TEXT_SUFFIXES | PDF_SUFFIXES
 TABLES = ("letters", "items", "citations", "entities", "reasons", "failures")
 RESULT_TABLES = ("letters", "items", "citations", "entities", "reasons")
-LETTER_SUFFIXES = {".txt", ".text", ".pdf"}
 TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet", ".pq"}
 ID_COLUMNS = ("id", "doc_id", "case_number")
 DEFAULT_BATCH_SIZE = 32

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
+from .components.reasons import LABELS as REASON_LABELS
+from .letter import ENTITY_LABELS
+
 HEADER_FIELDS = ("date_assigned", "date_of_injury", "decision_date", "ur_denial_date", "priority",
                  "application_received")
-ENTITY_LABELS = ("DRUG", "DOSE", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
-REASON_LABELS = ("not_recommended", "insufficient_evidence", "criteria_not_met", "no_functional_improvement",
-                 "exceeds_guideline_limits", "request_incomplete", "associated_service", "other")
 STOPWORDS = {"the", "of", "and", "a", "an", "in", "on", "to", "for", "with", "or", "at", "by", "&", "-", "/"}
 
 
@@ -46,14 +46,13 @@ def read_gold(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def find_letter(record: dict[str, Any], corpus: Path) -> Path:
-    """The letter file of a gold record in ``corpus``: by case number or source_file stem, any suffix."""
+def find_letter(record: dict[str, Any], letters: dict[str, Path]) -> Path:
+    """The letter file of a gold record: by case number or source_file stem (see ``corpus_letters``)."""
     stems = [s for s in (record.get("case_number"), Path(record.get("source_file") or "").stem) if s]
     for stem in stems:
-        for suffix in (".txt", ".pdf"):
-            if (corpus / f"{stem}{suffix}").exists():
-                return corpus / f"{stem}{suffix}"
-    raise FileNotFoundError(f"{corpus}: no letter for gold record {stems}")
+        if stem in letters:
+            return letters[stem]
+    raise FileNotFoundError(f"no letter for gold record {stems} in the corpus folder")
 
 
 def norm_text(text: Optional[str]) -> str:
@@ -90,6 +89,26 @@ class PRF:
         r = self.matched_gold / self.gold if self.gold else 0.0
         f = 2 * p * r / (p + r) if p + r else 0.0
         return {"precision": p, "recall": r, "f1": f, "support": self.gold}
+
+
+def multilabel_scores(gold: list[list[str]], pred: list[list[str]], labels: Iterable[str] = REASON_LABELS,
+                      min_support: int = 5) -> dict[str, Any]:
+    """Per-label P/R/F1 of multi-label predictions, micro over all labels and macro over the
+    labels with at least ``min_support`` gold examples (the reasons figures, here and in training)."""
+    labels = list(labels)
+    per: dict[str, dict[str, float]] = {}
+    micro = PRF()
+    for label in labels:
+        counts = PRF()
+        counts.add(sum(label in g and label in p for g, p in zip(gold, pred)),
+                   sum(label in p for p in pred), sum(label in g for g in gold))
+        per[label] = counts.scores()
+        micro.add(counts.matched_pred, counts.pred, counts.gold)
+    frequent = [label for label in labels if per[label]["support"] >= min_support]
+    macro = {k: (sum(per[label][k] for label in frequent) / len(frequent) if frequent else 0.0)
+             for k in ("precision", "recall", "f1")}
+    return {"per_label": per, "micro": micro.scores(), "macro": macro, "macro_labels": frequent,
+            "n_items": len(gold)}
 
 
 def multiset_tp(pred: Iterable[Any], gold: Iterable[Any]) -> int:
@@ -148,7 +167,8 @@ def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
     citations_full = PRF()
     ent_exact = {label: PRF() for label in ENTITY_LABELS}
     ent_overlap = {label: PRF() for label in ENTITY_LABELS}
-    reasons = {label: PRF() for label in REASON_LABELS}
+    reasons_gold: list[list[str]] = []
+    reasons_pred: list[list[str]] = []
     letters = 0
     mismatches: list[str] = []
     for pred, gold in pairs:
@@ -191,9 +211,8 @@ def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
                 if Counter(pc) != Counter(gc):
                     mismatches.append(f"{case}: item {gi} {side}: predicted {pc}, gold {gc}")
             if g["decision"] == "upheld" and "denial_reasons" in g:
-                pr, gr = set(p.get("denial_reasons") or []), set(g.get("denial_reasons") or [])
-                for label in REASON_LABELS:
-                    reasons[label].add(int(label in pr and label in gr), int(label in pr), int(label in gr))
+                reasons_gold.append(list(g.get("denial_reasons") or []))
+                reasons_pred.append(list(p.get("denial_reasons") or []))
         for label in ENTITY_LABELS:
             pm = sorted({norm_text(m) for m in pred.get("entities", {}).get(label, [])})
             gm = sorted({norm_text(m) for m in gold.get("entities", {}).get(label, [])})
@@ -204,11 +223,7 @@ def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
             if missed or spurious:
                 mismatches.append(f"{case}: {label}: missed {missed}, spurious {spurious}")
 
-    reason_scores = {label: reasons[label].scores() for label in REASON_LABELS}
-    micro = PRF()
-    for c in reasons.values():
-        micro.add(c.matched_pred, c.pred, c.gold)
-    frequent = [label for label in REASON_LABELS if reasons[label].gold >= 5]
+    reasons = multilabel_scores(reasons_gold, reasons_pred)
     return {
         "letters": letters,
         "header_accuracy": {k: header[k] / header_total[k] for k in header_total},
@@ -222,11 +237,10 @@ def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
         "citations_with_year_and_sections": citations_full.scores(),
         "entities_exact": {k: v.scores() for k, v in ent_exact.items()},
         "entities_overlap": {k: v.scores() for k, v in ent_overlap.items()},
-        "reasons": reason_scores,
-        "reasons_micro": micro.scores(),
-        "reasons_macro_f1_frequent": (sum(reason_scores[k]["f1"] for k in frequent) / len(frequent)
-                                      if frequent else 0.0),
-        "reasons_frequent_labels": frequent,
+        "reasons": reasons["per_label"],
+        "reasons_micro": reasons["micro"],
+        "reasons_macro_f1_frequent": reasons["macro"]["f1"],
+        "reasons_frequent_labels": reasons["macro_labels"],
         "mismatches": mismatches,
     }
 
@@ -239,7 +253,10 @@ def evaluate(gold_path: Path, corpus: Path, cases: Optional[set[str]] = None,
 
         parse = parse_letter
     records = [r for r in read_gold(gold_path) if cases is None or r.get("case_number") in cases]
-    pairs = [(parse(find_letter(r, Path(corpus))).to_dict(), r) for r in records]
+    from .sources import corpus_letters
+
+    letters = corpus_letters(corpus)
+    pairs = [(parse(find_letter(r, letters)).to_dict(), r) for r in records]
     return score(pairs)
 
 

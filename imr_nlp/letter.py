@@ -12,11 +12,11 @@ from typing import Any, Optional
 
 from spacy.tokens import Doc
 
+from .components.entities import LABELS as ENTITY_LABELS
+from .components.entities import SPANS_KEY as ENTITIES_KEY
 from .components.sections import SPANS_KEY as SECTIONS_KEY
 from .text import one_line
 
-ENTITY_LABELS = ("DRUG", "DOSE", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
-ENTITIES_KEY = "imr"
 HEADER_DATES = ("date_assigned", "date_of_injury", "decision_date", "ur_denial_date", "application_received")
 
 

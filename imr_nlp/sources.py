@@ -103,3 +103,20 @@ def letter_text(source: Source) -> str:
     if not text.strip():
         raise ValueError(f"{where}letter text is empty")
     return text
+
+
+def corpus_letters(folder: Source) -> dict[str, Path]:
+    """The letters of a corpus folder by file stem (the case number): ``{stem: path}``.
+
+    ``.txt`` is preferred where a letter is there both as ``.txt`` and ``.pdf``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LetterSourceError(f"{folder}: not a folder of letters")
+    out: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        suffix = p.suffix.lower()
+        if p.is_file() and suffix in TEXT_SUFFIXES | PDF_SUFFIXES:
+            if p.stem not in out or suffix in TEXT_SUFFIXES:
+                out[p.stem] = p
+    return out

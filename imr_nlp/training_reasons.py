@@ -32,9 +32,10 @@ from typing import Iterable, Any, Optional, Sequence, Union
 import numpy as np
 
 from .components.reasons import LABELS, ReasonModel, rationale_sentences
+from .evaluate import multilabel_scores
+from .sources import corpus_letters
 
 PathLike = Union[str, Path]
-LETTER_SUFFIXES = (".txt", ".pdf")
 PARSE_COMPONENTS = ("imr_sections", "imr_header", "imr_items")
 
 
@@ -157,19 +158,6 @@ def _read_csv(path: Path, text: str, known: Sequence[str]) -> list[LabelRow]:
 
 
 # --------------------------------------------------------------------------- corpus
-def find_letters(corpus: PathLike) -> dict[str, Path]:
-    """{case number (file stem): path} of the .txt/.pdf letters in ``corpus`` (.txt preferred)."""
-    corpus = Path(corpus)
-    if not corpus.is_dir():
-        raise FileNotFoundError(f"{corpus}: not a folder of letters")
-    out: dict[str, Path] = {}
-    for p in sorted(corpus.iterdir()):
-        if p.is_file() and p.suffix.lower() in LETTER_SUFFIXES:
-            if p.stem not in out or p.suffix.lower() == ".txt":
-                out[p.stem] = p
-    return out
-
-
 def _parser(nlp):
     """A context manager that runs only the item-reading components of ``nlp``."""
     enable = [n for n in nlp.pipe_names if n in PARSE_COMPONENTS]
@@ -186,7 +174,7 @@ def collect_examples(rows: list[LabelRow], corpus: PathLike, nlp, label_path: Pa
     from .sources import letter_text
 
     label_path = Path(label_path)
-    letters = find_letters(corpus)
+    letters = corpus_letters(corpus)
     for r in rows:
         if r.case_number not in letters:
             raise LabelFileError(f"{label_path}, line {r.line}: unknown case {r.case_number!r} "
@@ -227,39 +215,15 @@ def collect_examples(rows: list[LabelRow], corpus: PathLike, nlp, label_path: Pa
 
 
 # --------------------------------------------------------------------------- metrics
-def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], labels: Sequence[str] = LABELS,
-          min_support: int = 5) -> dict[str, Any]:
-    """Per-label P/R/F1 and support, micro over all labels, macro over labels with at least
-    ``min_support`` gold examples."""
-    per: dict[str, dict[str, float]] = {}
-    TP = FP = FN = 0
-    for label in labels:
-        tp = sum(label in g and label in p for g, p in zip(gold, pred))
-        fp = sum(label not in g and label in p for g, p in zip(gold, pred))
-        fn = sum(label in g and label not in p for g, p in zip(gold, pred))
-        TP, FP, FN = TP + tp, FP + fp, FN + fn
-        per[label] = {**_prf(tp, fp, fn), "support": tp + fn}
-    macro_labels = [lab for lab in labels if per[lab]["support"] >= min_support]
-    macro = {k: float(np.mean([per[lab][k] for lab in macro_labels])) if macro_labels else 0.0
-             for k in ("p", "r", "f1")}
-    return {"per_label": per, "micro": _prf(TP, FP, FN), "macro": macro, "macro_labels": macro_labels,
-            "n_items": len(gold)}
-
-
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
-
-
 def format_scores(s: dict[str, Any], title: str = "") -> str:
     lines = [title] if title else []
     lines.append(f"{'label':28} {'P':>6} {'R':>6} {'F1':>6} {'n':>5}")
     for label, m in s["per_label"].items():
-        lines.append(f"{label:28} {m['p']:6.3f} {m['r']:6.3f} {m['f1']:6.3f} {m['support']:5d}")
+        lines.append(f"{label:28} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:5d}")
     mi, ma = s["micro"], s["macro"]
-    lines.append(f"{'micro':28} {mi['p']:6.3f} {mi['r']:6.3f} {mi['f1']:6.3f} {s['n_items']:5d}")
-    lines.append(f"{'macro (n>=5: %d labels)' % len(s['macro_labels']):28} {ma['p']:6.3f} {ma['r']:6.3f} {ma['f1']:6.3f}")
+    lines.append(f"{'micro':28} {mi['precision']:6.3f} {mi['recall']:6.3f} {mi['f1']:6.3f} {s['n_items']:5d}")
+    lines.append(f"{'macro (n>=5: %d labels)' % len(s['macro_labels']):28} {ma['precision']:6.3f} {ma['recall']:6.3f} "
+                 f"{ma['f1']:6.3f}")
     return "\n".join(lines)
 
 
@@ -288,7 +252,7 @@ def cross_validate(examples: list[Example], k: int = 5, seed: int = 0, fit=None)
         model = fit(train)
         for i, p in zip(test_idx, model.predict([examples[i] for i in test_idx])):
             pred[i] = p
-    return pred, score([e.labels for e in examples], pred)
+    return pred, multilabel_scores([e.labels for e in examples], pred, LABELS)
 
 
 class _SkModel:
@@ -391,7 +355,7 @@ def export_labels(corpus: PathLike, out_csv: PathLike, model: Optional[PathLike]
     from .sources import letter_text
 
     nlp = pipeline.load(model)
-    letters = find_letters(corpus)
+    letters = corpus_letters(corpus)
     comp = nlp.get_pipe("imr_reasons") if "imr_reasons" in nlp.pipe_names else None
     label_names = list(comp.model.labels) if comp is not None and comp.model is not None else list(LABELS)
     thresholds = comp.model.thresholds if comp is not None and comp.model is not None else {}
