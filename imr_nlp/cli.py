@@ -78,27 +78,15 @@ def _tag(args: argparse.Namespace) -> int:
 def _train_entities(args: argparse.Namespace) -> int:
     import tempfile
 
-    from .pipeline import build_pipeline, load, with_entity_model
+    from .pipeline import training_base, with_entity_model
     from .training import train_entities
 
     with tempfile.TemporaryDirectory(prefix="imr-ner-") as work:
         best = train_entities(Path(args.gold), Path(args.corpus), Path(work))
-        nlp = load(args.base) if args.base else _base_or_fresh(build_pipeline)
-        with_entity_model(nlp, best)
+        nlp = with_entity_model(training_base(args.base), best)
         nlp.to_disk(args.out)
     print(f"saved pipeline {nlp.pipe_names} to {args.out}")
     return 0
-
-
-def _base_or_fresh(build):
-    """The installed pipeline if there is one, else a fresh one (its ICD-10 index built now)."""
-    from .pipeline import default_model_path, load
-
-    if (default_model_path() / "config.cfg").exists():
-        return load()
-    nlp = build()
-    nlp.get_pipe("imr_linking").initialize()
-    return nlp
 
 
 def _train_reasons(args: argparse.Namespace) -> int:

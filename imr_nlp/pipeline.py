@@ -50,6 +50,19 @@ def with_entity_model(nlp: Language, ner_model: Path) -> Language:
     return nlp
 
 
+def training_base(base: Union[str, Path, None] = None) -> Language:
+    """A pipeline to retrain a component of, loaded afresh (never the cached ``load()`` one, which
+    training changes): ``base``, else the default saved pipeline, else a newly built one."""
+    path = Path(base) if base is not None else default_model_path()
+    if (path / "config.cfg").exists():
+        return spacy.load(path)
+    if base is not None:
+        raise FileNotFoundError(f"{path}: not a saved imr_nlp pipeline (no config.cfg)")
+    nlp = build_pipeline()
+    nlp.get_pipe("imr_linking").initialize()  # builds the ICD-10-CM index so to_disk saves it
+    return nlp
+
+
 def default_model_path() -> Path:
     return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
 

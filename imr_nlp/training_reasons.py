@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Any, Optional, Sequence, Union
@@ -32,6 +31,7 @@ from typing import Iterable, Any, Optional, Sequence, Union
 import numpy as np
 
 from .components.reasons import LABELS, ReasonModel, rationale_sentences
+from . import pipeline
 from .evaluate import multilabel_scores
 from .sources import corpus_letters
 
@@ -274,25 +274,6 @@ def fit_model(examples: list[Example], seed: int = 0, **params) -> ReasonModel:
 
 
 # --------------------------------------------------------------------------- pipelines
-def _load_base(base: Optional[PathLike]):
-    import spacy
-
-    from . import components  # noqa: F401  (registers the factories)
-    from . import pipeline
-
-    if base is not None:
-        path = Path(base)
-        if not (path / "config.cfg").exists():
-            raise FileNotFoundError(f"{path}: not a saved imr_nlp pipeline (no config.cfg)")
-        return spacy.load(path)
-    path = pipeline.default_model_path()
-    if (path / "config.cfg").exists():
-        return spacy.load(path)
-    warnings.warn(f"{path}: no saved pipeline; training on the rule components alone "
-                  "(imr_sections, imr_header, imr_items, imr_citations)", stacklevel=3)
-    return pipeline.build_pipeline(with_entities=False)
-
-
 def train_reasons(labels: PathLike, corpus: PathLike, out: PathLike, base: Optional[PathLike] = None,
                   seed: int = 0, cv_folds: int = 5, verbose: bool = True,
                   cases: Optional[Iterable[str]] = None) -> dict[str, Any]:
@@ -312,7 +293,7 @@ def train_reasons(labels: PathLike, corpus: PathLike, out: PathLike, base: Optio
     if cases is not None:
         keep = set(cases)
         rows = [r for r in rows if r.case_number in keep]
-    nlp = _load_base(base)
+    nlp = pipeline.training_base(base)
     examples, report = collect_examples(rows, corpus, nlp, labels)
     if not examples:
         raise LabelFileError(f"{labels}: no labelled upheld items found in the corpus")
