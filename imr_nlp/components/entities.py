@@ -19,8 +19,10 @@ Rules (data in ``imr_nlp/resources``)
     TREATMENT  treatments.txt, extended right over a service word ("MRI scan", "ultrasound testing",
                "injection therapy", "TENS unit") and, for a consultation/evaluation/referral or an
                injection, left over the specialty or agent ("neurologic consultation", "subacromial
-               cortisone injection"); plus the catch-all "medications" where a "Treatment to date has
-               included ..." sentence lists it (ANNOTATION.md: catch-alls only when listed as given).
+               cortisone injection"); plus the catch-all phrases of treatment_catchalls.json
+               ("medications", "diagnostic studies", "conservative care", "rest") only in a sentence
+               about this patient or request that is not a guideline statement (ANNOTATION.md:
+               catch-alls only when listed as treatment given). Work status is not a treatment.
     GUIDELINE  guidelines.txt: source names as written ("ACOEM Guidelines" -> "ACOEM") and MTUS
                document titles (short ones on ORTH, long ones in any case); a title written after
                "MTUS" ("MTUS 2016 Chronic Pain Guidelines" -> "Chronic Pain Guidelines"); and the
@@ -37,12 +39,11 @@ Rules (data in ``imr_nlp/resources``)
                Back", "Neck and Upper Back") is a body part or diagnosis.
     DIAGNOSIS  diagnoses.json heads/terms extended left over sites and diagnostic modifiers
                (severity and "unspecified"/"other" words are not modifiers, so they drop out) and
-               right over "of the <body part>" ("fracture of the right distal radius") including
-               ICD-style descriptions ("strain of muscle, fascia and tendon at neck level", "sprain of
-               unspecified parts of the left shoulder girdle", "pain in thoracic spine"), over coordinated
-               sites ("right and left shoulder joint sprain", "neck and back pain"), paired "sprain and
-               strain", a CRPS type ("CRPS II") and a site closing a list entry ("tenosynovitis right
-               wrist"); nothing followed by "test"/"sign" (exam maneuvers). Symptom
+               over coordinated sites ("right and left shoulder joint sprain", "neck and back
+               pain"); right only over a paired "sprain and strain" and a CRPS type ("CRPS II"): a
+               site written after the condition ("fracture of the right distal radius", "strain of
+               muscle, fascia and tendon at neck level") is a BODY_PART of its own, not part of the
+               DIAGNOSIS; nothing followed by "test"/"sign" (exam maneuvers). Symptom
                heads (pain, headaches, spasms, numbness...) are diagnoses only inside a clause that
                lists diagnoses ("Diagnoses include ...", "being treated for ...";
                the list runs on over semicolons).
@@ -220,6 +221,10 @@ class EntityRecognizer:
         self._drug_index: Optional[dict[str, list[str]]] = None  # built lazily (fuzzy model check)
         self.treatments = read_lines(res / "treatments.txt")
         self.treatment_tails = {t.lower().split()[-1] for t in self.treatments}
+        catchalls = json.loads((res / "treatment_catchalls.json").read_text(encoding="utf8"))
+        self.catchalls = {t.lower() for t in catchalls["terms"]}
+        self.case_context = re.compile(catchalls["case_context"], re.IGNORECASE)
+        self.guideline_context = re.compile(catchalls["guideline_context"], re.IGNORECASE)
         self.guidelines = read_lines(res / "guidelines.txt")
         body = json.loads((res / "body_parts.json").read_text(encoding="utf8"))
         dx = json.loads((res / "diagnoses.json").read_text(encoding="utf8"))
@@ -240,6 +245,7 @@ class EntityRecognizer:
         self.dx_context = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in cues) + ")") if cues else None
         self.dx_all_heads = ({w.lower() for w in dx["heads"]} | self.dx_heads_need_site | self.dx_symptoms) - {
             "compression", "changes"}
+        self.dx_modifiers = {w.lower() for w in dx["modifiers"]} - body_words - {"pain", "surgery", "stiffness"}
         self.dx_ext = self.body_ext | body_words | {w.lower() for w in dx["modifiers"]}
         self.dx_site_words = self.qualifiers | body_words | self.laterality | {w.lower() for w in dx["modifiers"]}
         self.dx_sites_strict = self.qualifiers | body_words | self.laterality
@@ -247,6 +253,7 @@ class EntityRecognizer:
         self.lower_matcher = PhraseMatcher(vocab, attr="LOWER")
         self.lower_matcher.add("DRUG", list(tok(d) for d in self.drugs))
         self.lower_matcher.add("TREATMENT", [tok(t) for t in self.treatments])
+        self.lower_matcher.add("CATCHALL", [tok(t) for t in sorted(self.catchalls)])
         self.lower_matcher.add("BODY_NOUN", [tok(t) for t in body["nouns"]])
         heads = [h for h in dx["heads"]] + list(dx["heads_need_site"]) + list(dx.get("symptom_heads", []))
         self.lower_matcher.add("DX_HEAD", [tok(t) for t in heads])
@@ -261,8 +268,8 @@ class EntityRecognizer:
         self.lower_matcher.add("GUIDELINE", [tok(g) for g in lower_titles])
         self.orth_matcher = PhraseMatcher(vocab, attr="ORTH")
         self.orth_matcher.add("GUIDELINE", [tok(g) for g in sorted(forms)])
-        self._key_ids = {k: vocab.strings.add(k) for k in ("DRUG", "TREATMENT", "BODY_NOUN", "DX_HEAD", "DX_TERM",
-                                                      "GUIDELINE")}
+        self._key_ids = {k: vocab.strings.add(k) for k in ("DRUG", "TREATMENT", "CATCHALL", "BODY_NOUN", "DX_HEAD",
+                                                      "DX_TERM", "GUIDELINE")}
         self.level_matcher = Matcher(vocab)
         self.level_matcher.add("LEVEL", [
             [{"TEXT": {"REGEX": _LEVEL}}, {"ORTH": "-"}, {"TEXT": {"REGEX": _LEVEL_TAIL}}],
@@ -302,6 +309,7 @@ class EntityRecognizer:
         dx_cands: list[tuple[int, int, int]] = []  # start, end, kind (0 plain, 1 needs site, 2 symptom)
         guide_spans: list[tuple[int, int]] = []
         treat_spans: list[tuple[int, int]] = []
+        catch_spans: list[tuple[int, int]] = []
         for match_id, s, e in self.lower_matcher(wdoc):
             if match_id == ids["DRUG"]:
                 norm, kb = self.drugs.get(" ".join(low[s:e]).replace(" - ", "-"), (None, None))
@@ -310,6 +318,8 @@ class EntityRecognizer:
                 add(s, e, "DRUG", norm, kb)
             elif match_id == ids["TREATMENT"]:
                 treat_spans.append((s, e))
+            elif match_id == ids["CATCHALL"]:
+                catch_spans.append((s, e))
             elif match_id == ids["BODY_NOUN"]:
                 body_spans.append(self._extend_body(low, s, e))
             elif match_id == ids["DX_HEAD"]:
@@ -341,8 +351,12 @@ class EntityRecognizer:
         for s, e in guide_spans:
             in_guide.update(range(s, e))
             add(s, e, "GUIDELINE")
-        treat_spans.extend(self._treatment_list_items(wdoc, low))
         treat_spans = [self._extend_treatment(low, s, e) for s, e in treat_spans]
+        for s, e in catch_spans:
+            ns, ne = self._extend_treatment(low, s, e)
+            if (ns, ne) != (s, e) or self._given(self._sentence(wdoc, low, s)):
+                treat_spans.append((ns, ne))
+        treat_spans = filter_tuple_spans(treat_spans)
         for s, e in treat_spans:
             add(s, e, "TREATMENT")
         treat_tokens = set()
@@ -376,19 +390,19 @@ class EntityRecognizer:
                 continue
             kept_body.append((s, e))
             add(s, e, "BODY_PART")
-        body_ends = {s_e[0]: s_e[1] for s_e in kept_body}
         sent_ok = self._dx_context_tokens(wdoc, low) if self.dx_context else None
         for s, e, kind in dx_cands:
             if e < n and low[e] in _DX_NOT_AFTER:
                 continue  # an exam maneuver ("cervical compression test", "shoulder depression test")
             ns = self._extend_dx_left(low, s)
-            ne = self._extend_dx_right(low, e, body_ends)
+            ne = self._extend_dx_right(low, e)
             if kind == 2:
                 if sent_ok is None or s not in sent_ok:
                     continue
                 if ne - ns == 1 and low[s] in {"pain", "injury", "injuries"}:
                     continue  # a bare "pain" is a symptom even in a diagnosis list
-            elif kind == 1 and ne - e <= 0 and not any(low[k] in self.dx_site_words for k in range(ns, s)):
+            elif kind == 1 and ne - e <= 0 and not any(low[k] in self.dx_site_words for k in range(ns, s)) \
+                    and not self._site_follows(low, e):
                 continue
             if cite and _inside(view, wdoc, ns, ne, cite):
                 continue
@@ -401,27 +415,22 @@ class EntityRecognizer:
                or not any(g.start < s.end and s.start < g.end for g in guides)]
         return dedupe(out)
 
-    _TREAT_LIST = re.compile(r"\b(?:treatments?|therapies|care)\b(?: to date)?(?: (?:has|have|had))?(?: been)? "
-                             r"(?:included|includes|including|consisted of|consists of)\b")
+    @staticmethod
+    def _sentence(wdoc: Doc, low: list[str], k: int) -> str:
+        """The sentence (or semicolon clause) of view token ``k``, lower-cased."""
+        i = k
+        while i > 0 and not _sentence_end(wdoc, low, i - 1) and k - i < 60:
+            i -= 1
+        j = k
+        while j < len(low) and not _sentence_end(wdoc, low, j) and j - k < 60:
+            j += 1
+        return " ".join(low[i:j])
 
-    def _treatment_list_items(self, wdoc: Doc, low: list[str]) -> list[tuple[int, int]]:
-        """"Treatment to date has included medications, physical therapy and ...": the catch-all
-        "medications" counts as a treatment given where the letter lists it so (ANNOTATION.md)."""
-        out = []
-        n = len(low)
-        for k, w in enumerate(low):
-            if w not in {"medications", "medication"} or k == 0:
-                continue
-            if low[k - 1] not in {",", "and", "included", "includes", "including", "of", "with"}:
-                continue
-            if k + 1 < n and low[k + 1] not in {",", "and", ".", ";", "with", "including", "which"}:
-                continue
-            i = k
-            while i > 0 and not _sentence_end(wdoc, low, i - 1) and k - i < 40:
-                i -= 1
-            if self._TREAT_LIST.search(" ".join(low[i:k])):
-                out.append((k, k + 1))
-        return out
+    def _given(self, sentence: str) -> bool:
+        """Whether a sentence speaks of this patient's care or request ("Treatment to date has
+        included medications", "the patient had injections") rather than stating a guideline
+        ("the MTUS recommends active therapies"): where a catch-all phrase is a TREATMENT."""
+        return bool(self.case_context.search(sentence)) and not self.guideline_context.search(sentence)
 
     def _extend_treatment(self, low: list[str], s: int, e: int) -> tuple[int, int]:
         """A treatment name with the word that makes it a service ("MRI scan", "ultrasound
@@ -448,15 +457,18 @@ class EntityRecognizer:
     def _is_site(self, low: list[str], s: int, e: int, treat_tokens: set[int]) -> bool:
         """A generic noun alone ("muscle", "nerve", "joint") is a site only where it names one: not
         as the modifier of a non-anatomical noun ("muscle relaxants", "nerve conduction", "straight
-        leg raise", "bone scan") nor inside a treatment name."""
+        leg raise", "bone scan") nor inside a treatment name; as the site of a condition ("nerve
+        compromise", "muscle spasm") it is one (ANNOTATION.md's worked example tags "disc" in
+        "degenerative disc disease")."""
         if e < len(low) and low[e] in self.not_site_after:
             return False
         if e - s == 1 and low[s] in self.generic_nouns:
             if s in treat_tokens:
                 return False
             if e < len(low) and low[e].isalpha() and low[e] not in self.body_words and low[e] not in {
-                    "and", "or", "with", "of", "in", "on", "at", "to", "was", "is", "were", "are"}:
-                return False
+                    "and", "or", "with", "of", "in", "on", "at", "to", "was", "is", "were", "are"} \
+                    and low[e] not in self.dx_all_heads and low[e] not in self.dx_modifiers:
+                return False  # but "nerve compromise", "muscle spasm": the site of a condition
         return True
 
     def _dx_context_tokens(self, wdoc: Doc, low: list[str]) -> set[int]:
@@ -557,11 +569,23 @@ class EntityRecognizer:
                 break
         return s
 
-    def _extend_dx_right(self, low: list[str], e: int, body_ends: dict[int, int]) -> int:
-        """"fracture of the right distal radius", "strain of muscle, fascia and tendon at neck
-        level", "sprain of unspecified parts of the left shoulder girdle", "contusion to the lower
-        back", "pain in thoracic spine" (ICD-style descriptions); "sprain and strain"; "CRPS II";
-        a site written right after the condition in a diagnosis list ("tenosynovitis right wrist")."""
+    def _site_follows(self, low: list[str], e: int) -> bool:
+        """Whether a site is written right after a condition ("sprain of the ligaments of the lumbar
+        spine", "strain to the right knee", "contusion left elbow"): a bare "sprain" names a
+        diagnosis there."""
+        n = len(low)
+        i = e
+        if i < n and low[i] in {"of", "in", "to", "at"}:
+            i += 1
+        while i < n and (low[i] in _DETS or low[i] in _ICD_FILL):
+            i += 1
+        return i < n and (low[i] in self.dx_sites_strict)
+
+    def _extend_dx_right(self, low: list[str], e: int) -> int:
+        """Right over a paired "sprain and strain" and a CRPS type ("CRPS II"). A site written
+        after the condition ("fracture of the right distal radius", "tenosynovitis right wrist")
+        is not part of the DIAGNOSIS (ANNOTATION.md conventions: "anterolisthesis of L2 on L3"
+        gives "anterolisthesis"); it is its own BODY_PART."""
         n = len(low)
         # "cervical sprain and strain", "sprain strain shoulder"
         if low[e - 1] in _SPRAIN_STRAIN:
@@ -574,40 +598,7 @@ class EntityRecognizer:
             j = e + 1 if e < n and low[e] == "type" else e
             if j < n and low[j] in {"i", "ii", "iii", "1", "2"}:
                 e = j + 1
-        best = e
-        i = e
-        if i >= n:
-            return best
-        prep = low[i]
-        if prep == "of" or (prep == "in" and low[e - 1] == "pain" and i + 1 < n
-                            and low[i + 1] not in {"his", "her", "their"}):
-            i += 1
-            first = True
-            while i < n:
-                while i < n and (low[i] in _DETS or low[i] in _ICD_FILL or low[i] == "of"):
-                    i += 1
-                if i not in body_ends:
-                    break
-                j = body_ends[i]
-                if not first and j < n and (low[j] in self.dx_all_heads or low[j] in self.dx_ext):
-                    break  # "..., right shoulder strain": the next diagnosis, not this one's site
-                i = best = j
-                first = False
-                if i < n and low[i] == "level":
-                    i += 1
-                    best = i
-                if i < n and low[i] in {",", "and", "of", "or", "at", "and/or", "and-or"}:
-                    i += 1
-                    if i < n and low[i] in {"and", "or"}:
-                        i += 1
-                    continue
-                break
-        elif i in body_ends and low[i] in self.laterality:
-            # "carpal tunnel syndrome right wrist": only where the site closes the mention
-            j = body_ends[i]
-            if j >= n or low[j] in {",", ";", ".", "and", ")"}:
-                best = j
-        return best
+        return e
 
     def _citation_spans(self, doc: Doc, view: Optional["WordView"] = None) -> list[Span]:
         """GUIDELINE spans for the MTUS document titles ``imr_citations`` parsed ("Low Back
@@ -656,6 +647,10 @@ class EntityRecognizer:
             vocab = self.body_words | self.laterality | self.qualifiers | self.regions_alone | {"of", "the", "and"}
             return all(w in vocab for w in words)
         if ent.label_ == "TREATMENT":
+            if len(words) == 1 and words[0] in _GENERIC_SERVICE:
+                return False  # "(6 TREATMENTS)": a quantity's unit, not a treatment's name
+            if " ".join(words) in self.catchalls:
+                return self._given(_sentence_at(ent.doc.text, ent.start_char, ent.end_char).lower())
             return words[-1] in self.treatment_tails and not any(w in self.dx_all_heads for w in words)
         return True
 
@@ -724,6 +719,8 @@ def set_ents(doc: Doc) -> None:
     doc.set_ents(filter_spans(group), default="outside")
 
 
+_GENERIC_SERVICE = {"treatment", "treatments", "therapy", "therapies", "procedure", "procedures", "session",
+                    "sessions", "service", "services", "visit", "visits"}
 _SPRAIN_STRAIN = {"sprain", "strain", "sprains", "strains"}
 _DETS = {"the", "his", "her", "their"}
 _ICD_FILL = {"unspecified", "other", "part", "parts", "one", "or", "more", "multiple", "site", "sites", "side",
@@ -758,6 +755,14 @@ def _sentence_end(wdoc: Doc, low: list[str], j: int) -> bool:
     if low[j] not in {".", "!", "?"}:
         return False
     return j == 0 or (len(low[j - 1]) > 2 and not wdoc[j - 1].like_num)
+
+
+def _sentence_at(text: str, start: int, end: int) -> str:
+    """The sentence of the Doc text around [start, end) (". " / ";" bounded), whitespace collapsed."""
+    a = max(text.rfind(". ", 0, start), text.rfind(";", 0, start)) + 1
+    stops = [i for i in (text.find(". ", end), text.find(";", end)) if i >= 0]
+    b = min(stops) if stops else len(text)
+    return " ".join(text[a:b].split())
 
 
 def _inside(view: "WordView", wdoc: Doc, s: int, e: int, ranges: list[tuple[int, int]]) -> bool:
