@@ -28,7 +28,7 @@ Rules (data in ``imr_nlp/resources``)
                "MTUS" ("MTUS 2016 Chronic Pain Guidelines" -> "Chronic Pain Guidelines"); and the
                MTUS document names the ``imr_citations`` component parsed from each item's citation
                lines (not ACOEM/ODG chapter names or section names).
-    BODY_PART  body_parts.json nouns, extended left over adjacent laterality and region words
+    BODY_PART  body_parts.json nouns and the ICD-10-CM site phrases of body_parts_icd10cm.txt, extended left over adjacent laterality and region words
                ("right cervical paraspinal muscles"), right over "line"/"region" ("medial joint
                line"), over coordinated modifiers of one kind ("cervical and lumbar spine", "right and
                left elbow joint", "mid and upper thoracic spine"; not "lumbar and bilateral knees"),
@@ -37,7 +37,8 @@ Rules (data in ``imr_nlp/resources``)
                modifier of another noun ("muscle relaxants", "nerve conduction", "straight leg
                raise") are not sites; nothing inside the items' guideline citation lines ("ODG Low
                Back", "Neck and Upper Back") is a body part or diagnosis.
-    DIAGNOSIS  diagnoses.json heads/terms extended left over sites and diagnostic modifiers
+    DIAGNOSIS  diagnoses.json heads/terms and the short ICD-10-CM condition names of
+               diagnoses_icd10cm.txt (generated from simple-icd-10-cm), extended left over sites and diagnostic modifiers
                (severity and "unspecified"/"other" words are not modifiers, so they drop out) and
                over coordinated sites ("right and left shoulder joint sprain", "neck and back
                pain"); right only over a paired "sprain and strain" and a CRPS type ("CRPS II"): a
@@ -221,8 +222,10 @@ class EntityRecognizer:
         self._drug_index: Optional[dict[str, list[str]]] = None  # built lazily (fuzzy model check)
         self.treatments = read_lines(res / "treatments.txt")
         self.treatment_tails = {t.lower().split()[-1] for t in self.treatments}
+        self.treatment_set = {" ".join(t.lower().split()) for t in self.treatments}
         catchalls = json.loads((res / "treatment_catchalls.json").read_text(encoding="utf8"))
         self.catchalls = {t.lower() for t in catchalls["terms"]}
+        self.not_treatments = {t.lower() for t in catchalls.get("never", [])}
         self.case_context = re.compile(catchalls["case_context"], re.IGNORECASE)
         self.guideline_context = re.compile(catchalls["guideline_context"], re.IGNORECASE)
         self.guidelines = read_lines(res / "guidelines.txt")
@@ -249,15 +252,19 @@ class EntityRecognizer:
         self.dx_ext = self.body_ext | body_words | {w.lower() for w in dx["modifiers"]}
         self.dx_site_words = self.qualifiers | body_words | self.laterality | {w.lower() for w in dx["modifiers"]}
         self.dx_sites_strict = self.qualifiers | body_words | self.laterality
+        self.site_words = self.laterality | self.regions_alone | body_words
 
         self.lower_matcher = PhraseMatcher(vocab, attr="LOWER")
         self.lower_matcher.add("DRUG", list(tok(d) for d in self.drugs))
         self.lower_matcher.add("TREATMENT", [tok(t) for t in self.treatments])
         self.lower_matcher.add("CATCHALL", [tok(t) for t in sorted(self.catchalls)])
-        self.lower_matcher.add("BODY_NOUN", [tok(t) for t in body["nouns"]])
+        # curated nouns + anatomical site phrases from ICD-10-CM (scripts/build_entity_resources.py)
+        self.lower_matcher.add("BODY_NOUN", [tok(t) for t in body["nouns"] + read_lines(res / "body_parts_icd10cm.txt")])
         heads = [h for h in dx["heads"]] + list(dx["heads_need_site"]) + list(dx.get("symptom_heads", []))
         self.lower_matcher.add("DX_HEAD", [tok(t) for t in heads])
-        self.lower_matcher.add("DX_TERM", [tok(t) for t in dx["terms"]])
+        # curated terms + short ICD-10-CM condition names (scripts/build_entity_resources.py)
+        dx_terms = list(dx["terms"]) + read_lines(res / "diagnoses_icd10cm.txt")
+        self.lower_matcher.add("DX_TERM", [tok(t) for t in dx_terms])
         # guideline titles: short ones as written, long ones ("... Guidelines", 3+ words) in any case
         forms = set()
         lower_titles = []
@@ -399,8 +406,8 @@ class EntityRecognizer:
             if kind == 2:
                 if sent_ok is None or s not in sent_ok:
                     continue
-                if ne - ns == 1 and low[s] in {"pain", "injury", "injuries"}:
-                    continue  # a bare "pain" is a symptom even in a diagnosis list
+                if ne - ns == 1 and low[s] in {"pain", "injury", "injuries"} and not self._site_follows(low, ne):
+                    continue  # a bare "pain" is a symptom even in a diagnosis list; "pain in thoracic spine" is one
             elif kind == 1 and ne - e <= 0 and not any(low[k] in self.dx_site_words for k in range(ns, s)) \
                     and not self._site_follows(low, e):
                 continue
@@ -441,6 +448,15 @@ class EntityRecognizer:
         n = len(low)
         if e < n and low[e] in _TREAT_TAILS and low[e - 1] != low[e]:
             e += 1
+        # "MRI's", "EMG's": the possessive-looking plural belongs to the name
+        if e < n and low[e] == "'s":
+            e += 1
+        # "EMG-NCS", "EMG/NCV": two tests written as one
+        if e + 1 < n and low[e] in _PUNCT_JOIN and " ".join(low[e + 1:e + 2]) in self.treatment_set:
+            e += 2
+        while e - s > 1 and (low[s] in self.site_words or low[s] in _PERIOP) \
+                and " ".join(low[s + 1:e]).replace(" - ", "-") in self.treatment_set | self.catchalls:
+            s += 1
         head = low[e - 1]
         if head in _CONSULT_HEADS:
             left = _CONSULT_LEFT
@@ -647,8 +663,8 @@ class EntityRecognizer:
             vocab = self.body_words | self.laterality | self.qualifiers | self.regions_alone | {"of", "the", "and"}
             return all(w in vocab for w in words)
         if ent.label_ == "TREATMENT":
-            if len(words) == 1 and words[0] in _GENERIC_SERVICE:
-                return False  # "(6 TREATMENTS)": a quantity's unit, not a treatment's name
+            if (len(words) == 1 and words[0] in _GENERIC_SERVICE) or " ".join(words) in self.not_treatments:
+                return False  # "(6 TREATMENTS)": a quantity's unit; "physical medicine": a catch-all
             if " ".join(words) in self.catchalls:
                 return self._given(_sentence_at(ent.doc.text, ent.start_char, ent.end_char).lower())
             return words[-1] in self.treatment_tails and not any(w in self.dx_all_heads for w in words)
@@ -697,7 +713,12 @@ class EntityRecognizer:
             same = by_label.get(ent.label_, [])
             if any(s.start < ent.end and ent.start < s.end for s in same):
                 continue
-            span = Span(doc, ent.start, ent.end, label=ent.label_)
+            start = ent.start
+            if ent.label_ == "TREATMENT":  # "knee arthroscopy" -> "arthroscopy", as the rules do
+                while ent.end - start > 1 and (doc[start].lower_ in self.site_words or doc[start].lower_ in _PERIOP) \
+                        and doc[start + 1:ent.end].text.lower() in self.treatment_set:
+                    start += 1
+            span = Span(doc, start, ent.end, label=ent.label_)
             span._.imr_source = "model"
             spans.append(span)
         spans.sort(key=lambda s: (s.start, -s.end))
@@ -730,7 +751,11 @@ _DX_NOT_AFTER = {"test", "tests", "testing", "sign", "signs", "maneuver", "maneu
 _REGION_ALONE_BEFORE = {".", ",", ";", ")", "without", "with", "was", "is", "were", "are", "for", "at", "on",
                         "from"}
 _TREAT_TAILS = {"therapy", "testing", "scan", "scans", "consultation", "consult", "interventions", "modalities",
-                "unit", "procedure"}
+                "unit", "procedure", "imaging", "injection", "injections"}
+# words before a treatment name that are not part of it: the site and the timing ("lumbar fusion" ->
+# "fusion", "post-operative physical therapy" -> "physical therapy"; ANNOTATION.md, item fields)
+_PERIOP = {"post", "pre", "operative", "postoperative", "preoperative", "post-operative", "pre-operative",
+           "post-op", "pre-op", "postop", "preop", "-"}
 _CONSULT_HEADS = {"consultation", "consultations", "consult", "consults", "evaluation", "evaluations", "referral"}
 _CONSULT_LEFT = {"neurologic", "neurological", "neurology", "neurologist", "neurosurgical", "neurosurgeon",
                  "orthopedic", "orthopaedic", "surgical", "psych", "psychiatric", "psychological", "psychology",
