@@ -14,6 +14,7 @@ from typing import Optional, Union
 
 import spacy
 from spacy.language import Language
+from spacy.util import compile_infix_regex
 
 from . import components  # noqa: F401  (registers the factories)
 
@@ -23,14 +24,33 @@ CORE_COMPONENTS = ("imr_sections", "imr_header", "imr_items", "imr_citations")
 
 _LOADED: dict[str, Language] = {}
 
+# A slash after a strength and before a word, or after a unit and before a number, separates two
+# ingredients or strengths of a compound ("Flurbiprofen 20%/Lidocaine 5%", "800mg/26.6mg"); spaCy's
+# English infixes keep "20%/Lidocaine" as one token, which hides the second drug from the lexicon.
+INFIXES = (r"(?<=[0-9%])/(?=[A-Za-z])", r"(?<=[A-Za-z])/(?=[0-9])")
+
+
+def blank() -> Language:
+    """``spacy.blank("en")`` with the IMR tokenizer rules (:func:`set_tokenizer_rules`). Every
+    pipeline and every training Doc starts here, so the recognizer is trained on the tokens it
+    will see."""
+    return set_tokenizer_rules(spacy.blank("en"))
+
+
+def set_tokenizer_rules(nlp: Language) -> Language:
+    """English infixes plus :data:`INFIXES`; a saved pipeline keeps them in its ``tokenizer`` file.
+    Applied to a pipeline being retrained too, so that one saved before a rule change catches up."""
+    nlp.tokenizer.infix_finditer = compile_infix_regex(list(nlp.Defaults.infixes) + list(INFIXES)).finditer
+    return nlp
+
 
 def build_pipeline(entity_model: Optional[Path] = None, with_entities: bool = True) -> Language:
-    """A fresh pipeline: ``spacy.blank("en")`` plus the IMR components in their order.
+    """A fresh pipeline: :func:`blank` plus the IMR components in their order.
 
     ``entity_model`` is a directory of a trained entity pipeline to source the trained
     component from; without it only the rule components tag entities.
     """
-    nlp = spacy.blank("en")
+    nlp = blank()
     for name in CORE_COMPONENTS:
         nlp.add_pipe(name)
     if with_entities:
@@ -55,7 +75,7 @@ def training_base(base: Union[str, Path, None] = None) -> Language:
     training changes): ``base``, else the default saved pipeline, else a newly built one."""
     path = Path(base) if base is not None else default_model_path()
     if (path / "config.cfg").exists():
-        return spacy.load(path)
+        return set_tokenizer_rules(spacy.load(path))
     if base is not None:
         raise FileNotFoundError(f"{path}: not a saved imr_nlp pipeline (no config.cfg)")
     nlp = build_pipeline()

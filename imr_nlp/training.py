@@ -22,6 +22,7 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy.util import filter_spans
 
 from .evaluate import read_gold
+from .pipeline import blank
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "entities.cfg"
 MODEL_LABELS = ("DRUG", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
@@ -68,7 +69,7 @@ def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterabl
                          seed: int = 2017, labels: Iterable[str] = MODEL_LABELS) -> tuple[Path, Path]:
     """Write ``train.spacy`` and ``dev.spacy`` (dev = a held-out slice of ``cases``) to ``out_dir``."""
     records = {r["case_number"]: r for r in read_gold(gold)}
-    nlp = spacy.blank("en")
+    nlp = blank()
     cases = sorted(c for c in cases if c in records)
     rng = random.Random(seed)
     rng.shuffle(cases)

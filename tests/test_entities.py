@@ -275,3 +275,23 @@ def test_catch_all_treatments_only_where_given(nlp):
     assert "modified duty" not in words and "active therapies" not in words
     # the "medications" of the guideline sentence is not tagged: only the one of the history
     assert len([s for s in treat if s.text.lower() == "medications"]) == 1
+
+
+def test_compound_strengths_and_slashed_levels():
+    from imr_nlp.pipeline import build_pipeline
+
+    d = build_pipeline()("CLINICAL CASE SUMMARY\nHe uses Flurbiprofen 20%/Lidocaine 5% cream, Duexis 800mg/26.6mg, "
+                         "ketorolac 0.5 mg/kg and Terocin 10%/5%/5% lotion. MRI showed L4/5 and L5/S1 protrusions.")
+    assert {"Flurbiprofen", "Lidocaine", "Duexis", "ketorolac", "Terocin"} <= {s.text for s in spans(d, "DRUG")}
+    assert {"20%", "5%", "800mg/26.6mg", "0.5 mg/kg", "10%/5%/5%"} <= {s.text for s in spans(d, "DOSE")}
+    assert {"L4/5", "L5/S1"} <= {s.text for s in spans(d, "BODY_PART")}
+    lido = next(s for s in spans(d, "DOSE") if s.text == "5%")
+    assert lido._.imr_drug == "Lidocaine"
+
+
+def test_saved_pipeline_keeps_the_tokenizer_rules():
+    import imr_nlp
+
+    nlp = imr_nlp.load()
+    assert [t.text for t in nlp.make_doc("Flurbiprofen 20%/Lidocaine 5%")] == \
+        ["Flurbiprofen", "20%", "/", "Lidocaine", "5", "%"]

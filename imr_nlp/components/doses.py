@@ -2,7 +2,8 @@
 
 Matcher patterns over the word view of the letter body (see ``entities.make_word_view``):
 
-- DOSE (a strength with its unit: "8 mg", "8MG", "10/325 mg", "5%", "7.5mg", "10%/5%/5%") goes
+- DOSE (a strength with its unit: "8 mg", "8MG", "10/325 mg", "5%", "7.5mg", "10%/5%/5%",
+  "0.5 mg/kg", "25 mcg/hr", "800mg/26.6mg") goes
   to ``doc.spans["imr"]`` (label DOSE) and ``doc.spans["imr_doses"]``. A number with a unit that
   is not a strength (mA, cc of a volume, grams of a tube: "240g") is not a DOSE.
 - QUANTITY ("#60", "QTY: 1.00", "12 sessions", "x 6", "times 12", "(6 TREATMENTS)"),
@@ -39,6 +40,7 @@ STRENGTH_UNITS = ["mg", "mgs", "mcg", "µg", "ug", "ml", "mL", "%", "mg/ml",
 NUM = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*$"
 NUM_UNIT = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*(mg|mgs|mcg|ug|ml|%|iu|percent)(/(\d+(\.\d+)?)?(mg|ml|hr|h|g))?$"
 PCT_CHAIN = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)+$"
+PCT_CHAIN_HEAD = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)*/\d+(\.\d+)?$"
 WORDNUM = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
            "fifteen", "sixteen", "eighteen", "twenty", "thirty", "once", "twice", "thrice", "1x", "2x", "3x"]
 COUNT = {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}}
@@ -55,16 +57,20 @@ ROUTES = ["po", "p.o", "p.o.", "oral", "orally", "topical", "topically", "transd
 
 def _patterns() -> dict[str, list[list[dict[str, Any]]]]:
     unit = {"LOWER": {"IN": [u.lower() for u in STRENGTH_UNITS]}}
+    per_unit = {"LOWER": {"IN": ["kg", "hr", "h", "hour", "day", "g", "gm", "ml", "dose", "actuation", "spray"]}}
     per = [{"LOWER": {"IN": ["a", "per", "each", "every", "/"]}}]
     period = {"LOWER": {"IN": ["day", "week", "weeks", "month", "days", "night", "daily", "hours", "hour"]}}
     times = {"LOWER": {"IN": ["times", "time", "x", "visits", "sessions", "treatments"]}}
     return {
         "DOSE": [
+            [{"TEXT": {"REGEX": NUM}}, unit, {"ORTH": "/"}, per_unit],  # "0.5 mg/kg", "25 mcg/hr"
+            [{"LOWER": {"REGEX": NUM_UNIT}}, {"ORTH": "/"}, {"TEXT": {"REGEX": NUM}}, unit],  # "800mg/26.6mg"
             [{"TEXT": {"REGEX": NUM}}, unit],
             [{"TEXT": {"REGEX": NUM}}, {"ORTH": "%"}, {"ORTH": "/"}, {"TEXT": {"REGEX": NUM}}, {"ORTH": "%"}],
             [{"TEXT": {"REGEX": NUM_UNIT}, "LOWER": {"REGEX": NUM_UNIT}}],
             [{"LOWER": {"REGEX": NUM_UNIT}}],
             [{"TEXT": {"REGEX": PCT_CHAIN}}],
+            [{"TEXT": {"REGEX": PCT_CHAIN_HEAD}}, {"ORTH": "%"}],  # "10%/5%/5%" is tokenized "10%/5%/5" "%"
         ],
         "QUANTITY": [
             [{"ORTH": "#"}, {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}}],

@@ -226,6 +226,7 @@ class EntityRecognizer:
         catchalls = json.loads((res / "treatment_catchalls.json").read_text(encoding="utf8"))
         self.catchalls = {t.lower() for t in catchalls["terms"]}
         self.not_treatments = {t.lower() for t in catchalls.get("never", [])}
+
         self.case_context = re.compile(catchalls["case_context"], re.IGNORECASE)
         self.guideline_context = re.compile(catchalls["guideline_context"], re.IGNORECASE)
         self.guidelines = read_lines(res / "guidelines.txt")
@@ -280,7 +281,8 @@ class EntityRecognizer:
         self.level_matcher = Matcher(vocab)
         self.level_matcher.add("LEVEL", [
             [{"TEXT": {"REGEX": _LEVEL}}, {"ORTH": "-"}, {"TEXT": {"REGEX": _LEVEL_TAIL}}],
-            [{"TEXT": {"REGEX": r"^[CTLS][1-9][0-2]?-[CTLS]?[1-9][0-2]?$"}}],
+            [{"TEXT": {"REGEX": r"^[CTLS][1-9][0-2]?[-/][CTLS]?[1-9][0-2]?$"}}],
+            [{"TEXT": {"REGEX": _LEVEL}}, {"ORTH": "/"}, {"TEXT": {"REGEX": _LEVEL_TAIL}}],
             [{"TEXT": {"REGEX": _LEVEL}}],
         ], greedy="LONGEST")
         # "MTUS 2016 Chronic Pain Guidelines", "MTUS Opioid Treatment Guidelines": the title after a source
@@ -535,7 +537,7 @@ class EntityRecognizer:
         joined = False
         while s > 0:
             w = low[s - 1]
-            if w in self.body_ext:
+            if w in self.body_ext or _ORDINAL.match(w):  # "right 5th metatarsal"
                 s -= 1
             elif w in _PUNCT_JOIN and s > 1 and low[s - 2] in self.body_ext:
                 s -= 2
@@ -661,7 +663,9 @@ class EntityRecognizer:
             return self._drug_like(ent.text)
         if ent.label_ == "BODY_PART":
             vocab = self.body_words | self.laterality | self.qualifiers | self.regions_alone | {"of", "the", "and"}
-            return all(w in vocab for w in words)
+            # a region adjective or side alone ("lumbar" of "lumbar supports") is no site
+            modifiers = self.laterality | self.regions_alone | (self.qualifiers - self.body_words)
+            return all(w in vocab for w in words) and not all(w in modifiers for w in words)
         if ent.label_ == "TREATMENT":
             if (len(words) == 1 and words[0] in _GENERIC_SERVICE) or " ".join(words) in self.not_treatments:
                 return False  # "(6 TREATMENTS)": a quantity's unit; "physical medicine": a catch-all
@@ -740,6 +744,7 @@ def set_ents(doc: Doc) -> None:
     doc.set_ents(filter_spans(group), default="outside")
 
 
+_ORDINAL = re.compile(r"^(?:1st|2nd|3rd|[4-9]th|10th)$")
 _GENERIC_SERVICE = {"treatment", "treatments", "therapy", "therapies", "procedure", "procedures", "session",
                     "sessions", "service", "services", "visit", "visits"}
 _SPRAIN_STRAIN = {"sprain", "strain", "sprains", "strains"}
