@@ -126,6 +126,10 @@ class CueMatcher:
         self.ignore = _compile(ctx.get("ignore", []))
         self.limit = _compile(ctx.get("limit", []))
         self.rules = [lab for lab in cues.get("_rules", []) if lab in self.patterns]
+        # one letter asks about each rationale sentence several times (item input, sentence input,
+        # evidence per label): remember the recent answers (~100 regexes a sentence)
+        self._resolved: dict[str, tuple[dict[str, list[int]], Optional[str]]] = {}
+        self._tokens: dict[str, list[str]] = {}
 
     def matches(self, sentence: str) -> dict[str, list[int]]:
         """{label: [numbers of the label's patterns that match]} for one sentence, after the
@@ -151,6 +155,14 @@ class CueMatcher:
         number limit ('not recommended for long-term use') -> exceeds_guideline_limits (kind
         "nr_limit"); a condition ('not recommended unless ...') -> criteria_not_met ("conditional")."""
         sentence = _norm(sentence)  # letters break lines inside sentences
+        hit = self._resolved.get(sentence)
+        if hit is None:
+            if len(self._resolved) > 4096:
+                self._resolved.clear()
+            hit = self._resolved[sentence] = self._resolve_uncached(sentence)
+        return hit
+
+    def _resolve_uncached(self, sentence: str) -> tuple[dict[str, list[int]], Optional[str]]:
         m = self.matches(sentence)
         if "not_recommended" not in m:
             return m, None
@@ -163,7 +175,7 @@ class CueMatcher:
                 return m, kind
         return m, None
 
-    def labels(self, sentence: str) -> list[str]:
+    def labels(self, sentence: str) -> list[str]:  # (the cached matches are not to be changed)
         """The labels whose cues a sentence carries (a conditional 'not recommended' counts for
         criteria_not_met, a 'not recommended beyond ...' for exceeds_guideline_limits)."""
         return list(self._resolve(sentence)[0])
@@ -173,6 +185,12 @@ class CueMatcher:
         pattern ``__cue_<label>_<n>__`` and the sentence role ``__cue_<label>_case__`` /
         ``__cue_<label>_gl__``; ``__cue_conditional__`` / ``__cue_nr_limit__`` for a conditional /
         limited 'not recommended' (see :meth:`_resolve`)."""
+        key = _norm(sentence)
+        cached = self._tokens.get(key)
+        if cached is not None:
+            return list(cached)
+        if len(self._tokens) > 4096:
+            self._tokens.clear()
         m, kind = self._resolve(sentence)
         out = [f"__cue_{kind}__"] if kind else []
         role = ("case" if self.is_case(sentence) else "gl") if self.case else None
@@ -181,7 +199,8 @@ class CueMatcher:
             if self.case or self.conditional:  # the extended form: pattern and role tokens
                 out += [f"__cue_{label}_{i}__" for i in hits]
                 out.append(f"__cue_{label}_{role}__")
-        return out
+        self._tokens[key] = out
+        return list(out)
 
     def rule_labels(self, sentences: Sequence[str]) -> list[str]:
         """Labels of ``rules`` that a case sentence of the rationale cues."""
