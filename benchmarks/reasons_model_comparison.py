@@ -66,7 +66,6 @@ def train_examples(split: str = "train") -> tuple[list[Example], dict]:
 # ----------------------------------------------------------------------------- spaCy candidate
 class SpacyTextcat:
     def __init__(self, examples: list[Example], seed: int = 0, arch: str = "bow", epochs: int = 20):
-        import spacy
         from spacy.training import Example as SpExample
         from spacy.util import fix_random_seed, load_config, load_model_from_config, minibatch
 

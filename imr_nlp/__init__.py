@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 from .letter import DenialReason, DisputedItem, Entity, GuidelineCitation, Letter, PartialCertification
 from .pipeline import build_pipeline, load

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-import spacy
 from spacy.tokens import Doc, DocBin, Span
 from spacy.util import filter_spans
 
@@ -74,7 +73,7 @@ def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterabl
     rng = random.Random(seed)
     rng.shuffle(cases)
     n_dev = max(1, int(len(cases) * dev_fraction)) if len(cases) > 3 else 0
-    dev_cases, train_cases = set(cases[:n_dev]), cases[n_dev:]
+    dev_cases = set(cases[:n_dev])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bins = {"train": DocBin(), "dev": DocBin()}

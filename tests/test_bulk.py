@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,7 +19,7 @@ import pytest
 import imr_nlp
 from imr_nlp.bulk import TABLES
 
-from conftest import CORPUS, ROOT, require_shared
+from conftest import CORPUS, require_shared
 
 N_TXT = 3
 

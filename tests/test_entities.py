@@ -5,7 +5,6 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 
-from imr_nlp.components import entities as ent_mod
 from imr_nlp.components.doses import item_fields
 from imr_nlp.components.entities import add_entity_components
 

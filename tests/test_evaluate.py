@@ -71,7 +71,6 @@ def test_repository_gold_is_valid(shared):
     corpus = shared / "corpus" / "dwc-imr-2017" / "txt"
     for r in records:
         assert (corpus / f"{r['case_number']}.txt").exists()
-        text = " ".join((corpus / f"{r['case_number']}.txt").read_text().split()).lower()
         for item in r["items"]:
             assert item["decision"] in ("upheld", "overturned")
             assert set(item["denial_reasons"]) <= set(REASON_LABELS)

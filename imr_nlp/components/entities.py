@@ -72,7 +72,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
@@ -226,7 +226,7 @@ class EntityRecognizer:
         catchalls = json.loads((res / "treatment_catchalls.json").read_text(encoding="utf8"))
         self.catchalls = {t.lower() for t in catchalls["terms"]}
         self.not_treatments = {t.lower() for t in catchalls.get("never", [])}
-
+        self.treatment_or_catchall = self.treatment_set | self.catchalls
         self.case_context = re.compile(catchalls["case_context"], re.IGNORECASE)
         self.guideline_context = re.compile(catchalls["guideline_context"], re.IGNORECASE)
         self.guidelines = read_lines(res / "guidelines.txt")
@@ -456,9 +456,7 @@ class EntityRecognizer:
         # "EMG-NCS", "EMG/NCV": two tests written as one
         if e + 1 < n and low[e] in _PUNCT_JOIN and " ".join(low[e + 1:e + 2]) in self.treatment_set:
             e += 2
-        while e - s > 1 and (low[s] in self.site_words or low[s] in _PERIOP) \
-                and " ".join(low[s + 1:e]).replace(" - ", "-") in self.treatment_set | self.catchalls:
-            s += 1
+        s = self._trim_treatment_start(low, s, e, self.treatment_or_catchall)
         head = low[e - 1]
         if head in _CONSULT_HEADS:
             left = _CONSULT_LEFT
@@ -471,6 +469,15 @@ class EntityRecognizer:
             s -= 1
             k += 1
         return s, e
+
+    def _trim_treatment_start(self, low: list[str], s: int, e: int, names: set[str]) -> int:
+        """The start of treatment ``low[s:e]`` without leading site and peri-operative words, as
+        long as what remains is one of ``names`` ("lumbar fusion" -> "fusion", "post-operative
+        physical therapy" -> "physical therapy")."""
+        while e - s > 1 and (low[s] in self.site_words or low[s] in _PERIOP) \
+                and " ".join(low[s + 1:e]).replace(" - ", "-") in names:
+            s += 1
+        return s
 
     def _is_site(self, low: list[str], s: int, e: int, treat_tokens: set[int]) -> bool:
         """A generic noun alone ("muscle", "nerve", "joint") is a site only where it names one: not
@@ -719,9 +726,8 @@ class EntityRecognizer:
                 continue
             start = ent.start
             if ent.label_ == "TREATMENT":  # "knee arthroscopy" -> "arthroscopy", as the rules do
-                while ent.end - start > 1 and (doc[start].lower_ in self.site_words or doc[start].lower_ in _PERIOP) \
-                        and doc[start + 1:ent.end].text.lower() in self.treatment_set:
-                    start += 1
+                words = [t.lower_ for t in ent]
+                start += self._trim_treatment_start(words, 0, len(words), self.treatment_set)
             span = Span(doc, start, ent.end, label=ent.label_)
             span._.imr_source = "model"
             spans.append(span)
@@ -842,7 +848,6 @@ def add_entity_components(nlp: Language, ner_model: Optional[Path] = None) -> No
     from . import abbreviations, assertion, doses, linking  # noqa: F401  (register factories)
 
     after = "imr_citations" if "imr_citations" in nlp.pipe_names else None
-    opts: dict[str, Any] = {"after": after} if after else {}
     last = after
     if ner_model is not None and Path(ner_model).exists():
         import spacy

@@ -306,7 +306,7 @@ def _tune_thresholds(X: list[str], Y: np.ndarray, labels: Sequence[str], seed: i
     (labels with fewer than ``min_support`` examples keep the default); ties go to the value
     nearest 0.5. ``groups`` (the items' letters) keeps a letter's items in one inner fold, as
     items of one letter often share most of their rationale."""
-    from sklearn.model_selection import GroupKFold, KFold
+    from sklearn.model_selection import KFold
 
     if len(X) < 2 * folds:
         return {}
