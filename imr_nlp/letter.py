@@ -15,7 +15,7 @@ from spacy.tokens import Doc
 from .components.entities import LABELS as ENTITY_LABELS
 from .components.entities import SPANS_KEY as ENTITIES_KEY
 from .components.sections import SPANS_KEY as SECTIONS_KEY
-from .text import one_line
+from .text import doc_text, one_line
 
 HEADER_DATES = ("date_assigned", "date_of_injury", "decision_date", "ur_denial_date", "application_received")
 
@@ -151,7 +151,7 @@ class Letter:
 
     @property
     def text(self) -> str:
-        return self.doc.text
+        return doc_text(self.doc)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -280,7 +280,7 @@ def _citation(raw: dict[str, Any]) -> GuidelineCitation:
 
 
 def _item(doc: Doc, raw: dict[str, Any]) -> DisputedItem:
-    text = doc.text
+    text = doc_text(doc)
     rs, re_ = raw.get("rationale_start"), raw.get("rationale_end")
     probabilities = dict(raw.get("reason_probabilities") or {})
     evidence = raw.get("reason_evidence") or {}

@@ -21,7 +21,7 @@ from typing import Any, Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..text import one_line
+from ..text import doc_text, one_line
 
 YEAR = r"(?:19|20)\d{2}"
 NO_EVIDENCE = re.compile(r"did\s+not\s+cite\s+any\s+(?:medical\s+)?evidence", re.IGNORECASE)
@@ -285,7 +285,7 @@ class CitationParser:
         for item in doc._.imr_items or []:
             for key, prefix in (("claims_administrator_guidelines", "ca"), ("reviewer_guidelines", "reviewer")):
                 start, end = item.get(f"{prefix}_guideline_start"), item.get(f"{prefix}_guideline_end")
-                item[key] = parse_guideline(doc.text[start:end]) if start is not None else []
+                item[key] = parse_guideline(doc_text(doc)[start:end]) if start is not None else []
         return doc
 
 

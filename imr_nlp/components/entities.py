@@ -79,7 +79,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from ..text import collapse
+from ..text import collapse, doc_text
 
 SPANS_KEY = "imr"
 LABELS = ("DRUG", "DOSE", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
@@ -176,16 +176,6 @@ def get_word_view(nlp_tokenizer, doc: Doc, start: Optional[int] = None, end: Opt
         _VIEW_CACHE.pop(next(iter(_VIEW_CACHE)))
     _VIEW_CACHE[id(doc)] = (doc, start, end, view)
     return view
-
-
-_TEXT_CACHE: list = [None, ""]
-
-
-def doc_text(doc: Doc) -> str:
-    """``doc.text``, kept for the last Doc (``Doc.text`` joins every token on each access)."""
-    if _TEXT_CACHE[0] is not doc:
-        _TEXT_CACHE[0], _TEXT_CACHE[1] = doc, doc.text
-    return _TEXT_CACHE[1]
 
 
 def make_word_view(nlp_tokenizer, doc: Doc, start: int, end: int) -> WordView:
@@ -677,7 +667,7 @@ class EntityRecognizer:
             if (len(words) == 1 and words[0] in _GENERIC_SERVICE) or " ".join(words) in self.not_treatments:
                 return False  # "(6 TREATMENTS)": a quantity's unit; "physical medicine": a catch-all
             if " ".join(words) in self.catchalls:
-                return self._given(_sentence_at(ent.doc.text, ent.start_char, ent.end_char).lower())
+                return self._given(_sentence_at(doc_text(ent.doc), ent.start_char, ent.end_char).lower())
             return words[-1] in self.treatment_tails and not any(w in self.dx_all_heads for w in words)
         return True
 

@@ -19,7 +19,7 @@ from typing import Any, Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..text import DATE_PATTERN, collapse, parse_date
+from ..text import DATE_PATTERN, collapse, doc_text, parse_date
 from .sections import section_bounds
 
 if not Doc.has_extension("imr_header"):
@@ -116,7 +116,7 @@ class HeaderReader:
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         header = dict.fromkeys(
             ("case_number", *DATE_FIELDS, "priority", "age", "sex"), None)
         header["licensure"], header["specialty"] = [], []

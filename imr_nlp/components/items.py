@@ -21,7 +21,7 @@ from typing import Any, Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..text import collapse, one_line
+from ..text import collapse, doc_text, one_line
 from .sections import section_bounds
 
 if not Doc.has_extension("imr_items"):
@@ -53,7 +53,7 @@ class ItemReader:
         bounds = section_bounds(doc, "ISSUES")
         items: list[dict[str, Any]] = []
         if bounds:
-            items = read_items(doc.text, *bounds)
+            items = read_items(doc_text(doc), *bounds)
         doc._.imr_items = items
         spans = []
         for item in items:

@@ -52,6 +52,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import ensure_path
 
+from ..text import doc_text
+
 if not Doc.has_extension("imr_items"):
     Doc.set_extension("imr_items", default=None)
 
@@ -456,7 +458,7 @@ class ReasonClassifier:
                               "(train one with `imr-nlp train reasons`)", stacklevel=2)
                 self._warned = True
             return doc
-        self.annotate(doc.text, upheld)
+        self.annotate(doc_text(doc), upheld)
         return doc
 
     def annotate(self, text: str, items: list[dict[str, Any]]) -> None:

@@ -14,6 +14,8 @@ from typing import Iterable
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..text import doc_text
+
 SPANS_KEY = "imr_sections"
 
 DEFAULT_HEADINGS: dict[str, str] = {
@@ -47,7 +49,7 @@ class SectionSegmenter:
         return sorted(found)
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         headings = self.find_headings(text)
         spans = []
         bounds: Iterable[tuple[int, int, str]]
