@@ -40,6 +40,8 @@ def main(argv=None) -> None:
     ap.add_argument("--show-mismatches", action="store_true")
     ap.add_argument("--models", type=Path, help="keep the fold NER models here and reuse them when present "
                     "(to re-score rule changes without retraining; delete after a gold change)")
+    ap.add_argument("--predictions", type=Path, help="also write each held-out letter's predicted record "
+                    "(ANNOTATION.md JSONL) here, to compare with other annotations")
     args = ap.parse_args(argv)
     if not CORPUS.is_dir():
         sys.exit(f"{CORPUS}: corpus not found (set IMR_SHARED)")
@@ -57,14 +59,14 @@ def main(argv=None) -> None:
             best = work / "ner" / "model-best"
             if not best.is_dir():
                 work.mkdir(parents=True, exist_ok=True)
-                splits = work / "splits.json"
-                splits.write_text(json.dumps({"train": rest, "test": held}))
-                best = train_entities(GOLD, CORPUS, work / "ner", splits=splits)
+                best = train_entities(GOLD, CORPUS, work / "ner", cases=rest)
             nlp = with_entity_model(build_pipeline(with_entities=True), best)
             for case in held:
                 text = letter_text(find_letter(records[case], letters))
                 pairs.append((Letter.from_doc(nlp(text)).to_dict(), records[case]))
         print(f"fold {k + 1}/{args.folds} done ({time.time() - t0:.0f}s)", flush=True)
+    if args.predictions:
+        args.predictions.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p, _ in pairs))
     result = score(pairs)
     print(f"\n{args.folds}-fold CV by letter on the train split ({len(train)} letters), seed {args.seed}")
     print(format_report(result))

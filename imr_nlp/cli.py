@@ -82,7 +82,7 @@ def _train_entities(args: argparse.Namespace) -> int:
     from .training import train_entities
 
     with tempfile.TemporaryDirectory(prefix="imr-ner-") as work:
-        best = train_entities(Path(args.gold), Path(args.corpus), Path(work))
+        best = train_entities(Path(args.gold), Path(args.corpus), Path(work), cases=_split_cases(args.split))
         nlp = with_entity_model(training_base(args.base), best)
         nlp.to_disk(args.out)
     print(f"saved pipeline {nlp.pipe_names} to {args.out}")
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", required=True)
     p.add_argument("--out", required=True, help="where to save the full pipeline")
     p.add_argument("--base", help="pipeline to start from (default: the installed one)")
+    p.add_argument("--split", help="train only on the cases of this split in data/splits.json")
     p.set_defaults(func=_train_entities)
 
     p = train.add_parser("reasons", help="train the denial-reason classifier from labels")

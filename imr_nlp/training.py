@@ -4,12 +4,12 @@ Gold records list each label's *distinct mentions* per letter, not offsets. ``pr
 finds every occurrence of each mention in the letter body (case-insensitive, any whitespace or a
 line-end hyphen break between words, whole words only), and overlapping occurrences are resolved
 longest-first (so "left shoulder sprain" is one DIAGNOSIS; the BODY_PART nested in it is left to
-the rules, which can nest). Only letters of the ``train`` split may be passed for training; the
-dev set is a held-out slice of the train letters, never test letters.
+the rules, which can nest). ``cases`` picks the letters to learn from (all gold letters by
+default; a split's letters to measure on the others); the dev set that picks the best checkpoint
+is a held-out slice of those letters, never other letters.
 """
 from __future__ import annotations
 
-import json
 import random
 import re
 import subprocess
@@ -94,11 +94,15 @@ def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterabl
     return paths
 
 
-def train_entities(gold: Path, corpus: Path, out_dir: Path, splits: Optional[Path] = None,
+def train_entities(gold: Path, corpus: Path, out_dir: Path, cases: Optional[Iterable[str]] = None,
                    config: Path = CONFIG, overrides: Optional[dict[str, Any]] = None) -> Path:
-    """Train the entity NER on the train split; the best model lands in ``out_dir/model-best``."""
-    splits = Path(splits) if splits else Path(__file__).resolve().parents[1] / "data" / "splits.json"
-    cases = json.loads(splits.read_text())["train"]
+    """Train the entity NER on the gold letters (``cases``: only these case numbers); the best
+    model lands in ``out_dir/model-best``."""
+    if cases is None:
+        cases = [r["case_number"] for r in read_gold(gold) if r.get("case_number")]
+    cases = list(cases)
+    if not cases:
+        raise ValueError(f"{gold}: no gold letters to train on")
     out_dir = Path(out_dir)
     train, dev = build_entity_docbins(gold, corpus, out_dir / "corpus", cases)
     cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
