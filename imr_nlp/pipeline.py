@@ -27,7 +27,10 @@ _LOADED: dict[str, Language] = {}
 # A slash after a strength and before a word, or after a unit and before a number, separates two
 # ingredients or strengths of a compound ("Flurbiprofen 20%/Lidocaine 5%", "800mg/26.6mg"); spaCy's
 # English infixes keep "20%/Lidocaine" as one token, which hides the second drug from the lexicon.
-INFIXES = (r"(?<=[0-9%])/(?=[A-Za-z])", r"(?<=[A-Za-z])/(?=[0-9])")
+# A closing bracket glued to the next word by a hyphen ("electromyogram (EMG)-nerve conduction
+# studies") is split off with the hyphen, so the abbreviation and the next name are tokens of their own.
+INFIXES = (r"(?<=[0-9%])/(?=[A-Za-z])", r"(?<=[A-Za-z])/(?=[0-9])",
+           r"(?<=[A-Za-z0-9])\)(?=-[A-Za-z])", r"(?<=\))-(?=[A-Za-z])")
 
 
 def blank() -> Language:

@@ -294,3 +294,35 @@ def test_saved_pipeline_keeps_the_tokenizer_rules():
     nlp = imr_nlp.load()
     assert [t.text for t in nlp.make_doc("Flurbiprofen 20%/Lidocaine 5%")] == \
         ["Flurbiprofen", "20%", "/", "Lidocaine", "5", "%"]
+
+
+def test_devices_keep_their_site_other_treatments_lose_it(nlp):
+    d = _rule_doc(nlp, "The patient was to receive physical therapy, a TENS unit, a right wrist brace, a lumbar spine\n"
+                  "support and a postop sling. He underwent a lumbar fusion in 2015.")
+    tr = texts(d, "TREATMENT")
+    assert {"wrist brace", "lumbar spine support", "postop sling", "fusion"} <= tr
+    assert "lumbar fusion" not in tr and "brace" not in tr
+    assert "right wrist" in texts(d, "BODY_PART")  # the site inside the device is still a site
+
+
+def test_rfa_is_the_request_not_a_treatment():
+    from imr_nlp.pipeline import build_pipeline
+
+    d = build_pipeline()("CLINICAL CASE SUMMARY\nThe RFA (request for authorization) dated 12/01/2016 requested\n"
+                         "physical therapy. On an RFA form dated 12/05/2016 an MRI was requested.")
+    tr = texts(d, "TREATMENT")
+    assert "rfa" not in tr
+    assert {"physical therapy", "mri"} <= tr
+
+
+def test_joined_tests_and_drug_class_medications():
+    from imr_nlp.pipeline import build_pipeline
+
+    d = build_pipeline()("CLINICAL CASE SUMMARY\nTreatment has included pain medications, sleep medications,\n"
+                         "anti-inflammatory medication and EMG-NCS. He requested NCS-EMG (nerve conduction velocity\n"
+                         "studies-electromyography) and an electromyogram (EMG)-nerve conduction studies (NCV).")
+    tr = texts(d, "TREATMENT")
+    assert {"pain medications", "emg-ncs", "ncs-emg", "nerve conduction velocity studies", "electromyography",
+            "electromyogram", "nerve conduction studies"} <= tr
+    assert not {"medications", "medication", "sleep medications"} & tr
+    assert not any(")" in t for t in tr)

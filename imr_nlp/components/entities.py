@@ -189,6 +189,8 @@ def make_word_view(nlp_tokenizer, doc: Doc, start: int, end: int) -> WordView:
 _LEVEL = r"^[CTLS][1-9][0-2]?$"
 _LEVEL_TAIL = r"^([CTLS]?[1-9][0-2]?)$"
 _PUNCT_JOIN = {"-", "/"}
+_MEDICATION = {"medication", "medications"}
+_ABBREV_LEN = 5  # "emg", "ncv", "ncs": the longest word of a hyphen- or slash-joined pair of tests
 
 
 class EntityRecognizer:
@@ -212,10 +214,12 @@ class EntityRecognizer:
         self._drug_index: Optional[dict[str, list[str]]] = None  # built lazily (fuzzy model check)
         self.treatments = read_lines(res / "treatments.txt")
         self.treatment_tails = {t.lower().split()[-1] for t in self.treatments}
+        self.device_heads = {w.lower() for w in read_lines(res / "treatment_devices.txt")}
         self.treatment_set = {" ".join(t.lower().split()) for t in self.treatments}
         catchalls = json.loads((res / "treatment_catchalls.json").read_text(encoding="utf8"))
         self.catchalls = {t.lower() for t in catchalls["terms"]}
         self.not_treatments = {t.lower() for t in catchalls.get("never", [])}
+        self.drug_class_words = {t.lower() for t in catchalls.get("drug_class_words", [])}
         self.treatment_or_catchall = self.treatment_set | self.catchalls
         self.case_context = re.compile(catchalls["case_context"], re.IGNORECASE)
         self.guideline_context = re.compile(catchalls["guideline_context"], re.IGNORECASE)
@@ -352,9 +356,17 @@ class EntityRecognizer:
             add(s, e, "GUIDELINE")
         treat_spans = [self._extend_treatment(low, s, e) for s, e in treat_spans]
         for s, e in catch_spans:
+            if low[e - 1] in _MEDICATION and s > 0 and low[s - 1] in self.drug_class_words:
+                continue  # "sleep medications", "anti-inflammatory medication": a drug class
             ns, ne = self._extend_treatment(low, s, e)
             if (ns, ne) != (s, e) or self._given(self._sentence(wdoc, low, s)):
                 treat_spans.append((ns, ne))
+        # a device named by its site and a head noun not in the lexicon ("lumbar spine support")
+        in_treat = {i for s, e in treat_spans for i in range(s, e)}
+        for i, w in enumerate(low):
+            if w in self.device_heads and i not in in_treat and i > 0 \
+                    and (low[i - 1] in self.body_words or low[i - 1] in self.regions_alone):
+                treat_spans.append(self._extend_treatment(low, i, i + 1))
         treat_spans = filter_tuple_spans(treat_spans)
         for s, e in treat_spans:
             add(s, e, "TREATMENT")
@@ -443,11 +455,19 @@ class EntityRecognizer:
         # "MRI's", "EMG's": the possessive-looking plural belongs to the name
         if e < n and low[e] == "'s":
             e += 1
-        # "EMG-NCS", "EMG/NCV": two tests written as one
-        if e + 1 < n and low[e] in _PUNCT_JOIN and " ".join(low[e + 1:e + 2]) in self.treatment_set:
+        # "EMG-NCS", "EMG/NCV": two tests written as one, abbreviations both ("nerve conduction
+        # studies-electromyography" is a hyphen between two names, each its own mention)
+        if e + 1 < n and e - s == 1 and low[e] in _PUNCT_JOIN and low[e + 1] in self.treatment_set \
+                and len(low[e - 1]) <= _ABBREV_LEN and len(low[e + 1]) <= _ABBREV_LEN:
             e += 2
         s = self._trim_treatment_start(low, s, e, self.treatment_or_catchall)
         head = low[e - 1]
+        if head in self.device_heads:  # "knee brace", "lumbar spine support": the site is the device's
+            k = 0
+            while s > 0 and (low[s - 1] in self.body_words or low[s - 1] in self.regions_alone) and k < 3:
+                s -= 1
+                k += 1
+            return s, e
         if head in _CONSULT_HEADS:
             left = _CONSULT_LEFT
         elif head in {"injection", "injections"}:
@@ -463,7 +483,10 @@ class EntityRecognizer:
     def _trim_treatment_start(self, low: list[str], s: int, e: int, names: set[str]) -> int:
         """The start of treatment ``low[s:e]`` without leading site and peri-operative words, as
         long as what remains is one of ``names`` ("lumbar fusion" -> "fusion", "post-operative
-        physical therapy" -> "physical therapy")."""
+        physical therapy" -> "physical therapy"). A device keeps them (ANNOTATION.md: "a device
+        keeps its own name"): "wrist brace", "postop sling" (``treatment_devices.txt``)."""
+        if low[e - 1] in self.device_heads:
+            return s
         while e - s > 1 and (low[s] in self.site_words or low[s] in _PERIOP) \
                 and " ".join(low[s + 1:e]).replace(" - ", "-") in names:
             s += 1
@@ -666,6 +689,9 @@ class EntityRecognizer:
         if ent.label_ == "TREATMENT":
             if (len(words) == 1 and words[0] in _GENERIC_SERVICE) or " ".join(words) in self.not_treatments:
                 return False  # "(6 TREATMENTS)": a quantity's unit; "physical medicine": a catch-all
+            if words[-1] in _MEDICATION and (words[0] in self.drug_class_words or (
+                    ent.start > 0 and ent.doc[ent.start - 1].lower_ in self.drug_class_words)):
+                return False  # "sleep medications": a drug class
             if " ".join(words) in self.catchalls:
                 return self._given(_sentence_at(doc_text(ent.doc), ent.start_char, ent.end_char).lower())
             return words[-1] in self.treatment_tails and not any(w in self.dx_all_heads for w in words)
