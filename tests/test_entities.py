@@ -326,3 +326,12 @@ def test_joined_tests_and_drug_class_medications():
             "electromyogram", "nerve conduction studies"} <= tr
     assert not {"medications", "medication", "sleep medications"} & tr
     assert not any(")" in t for t in tr)
+
+
+def test_diagnosis_lists_split_plurals_and_always_diagnoses(nlp):
+    d = _rule_doc(nlp, "Diagnoses include right shoulder strain right elbow contusion and cervical sprain strain.\n"
+                  "He has knee effusions and gastric ulcers. The physician noted neuropathic pain in the foot.")
+    dx = texts(d, "DIAGNOSIS")
+    assert {"right shoulder strain", "right elbow contusion", "cervical sprain strain", "knee effusions",
+            "gastric ulcers", "neuropathic pain"} <= dx
+    assert "right shoulder strain right elbow contusion" not in dx

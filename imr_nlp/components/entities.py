@@ -100,6 +100,33 @@ def read_lines(path: Path) -> list[str]:
             if ln.strip() and not ln.lstrip().startswith("#")]
 
 
+def _plural(term: str) -> Optional[str]:
+    """The plural of a term's last word ("mood disorder" -> "mood disorders", "injury" ->
+    "injuries"); None for words that already end in s ("stenosis", "sciatica pains")."""
+    head, _, last = term.rpartition(" ")
+    w = last.lower()
+    if not w.isalpha() or w.endswith("s"):
+        return None
+    if w.endswith("y") and w[-2:-1] not in "aeiou":
+        plural = last[:-1] + "ies"
+    elif w.endswith(("x", "ch", "sh")):
+        plural = last + "es"
+    else:
+        plural = last + "s"
+    return f"{head} {plural}" if head else plural
+
+
+def _with_plurals(terms: list[str]) -> list[str]:
+    out = list(terms)
+    seen = {t.lower() for t in terms}
+    for t in terms:
+        p = _plural(t)
+        if p is not None and p.lower() not in seen:
+            seen.add(p.lower())
+            out.append(p)
+    return out
+
+
 def read_drugs(path: Path) -> dict[str, tuple[str, str]]:
     """``drugs.tsv``: lower-cased surface -> (normalized name, vocabulary id or '')."""
     out: dict[str, tuple[str, str]] = {}
@@ -226,6 +253,9 @@ class EntityRecognizer:
         self.guidelines = read_lines(res / "guidelines.txt")
         body = json.loads((res / "body_parts.json").read_text(encoding="utf8"))
         dx = json.loads((res / "diagnoses.json").read_text(encoding="utf8"))
+        # plural forms of the curated heads and terms ("effusions", "gastric ulcers", "mood disorders")
+        for key in ("heads", "heads_need_site", "symptom_heads", "terms"):
+            dx[key] = _with_plurals(dx.get(key, []))
         self.laterality = {w.lower() for w in body["laterality"]}
         self.qualifiers = {w.lower() for w in body["qualifiers"]}
         self.regions_alone = {w.lower() for w in body["regions_alone"]}
@@ -589,6 +619,8 @@ class EntityRecognizer:
         joined = False  # one "and"/"or" is crossed; commas only before it ("X, Y, and Z strain")
         while s > 0:
             w = low[s - 1]
+            if w in self.dx_all_heads and low[s] not in self.dx_all_heads:
+                break  # the head of the diagnosis before ("shoulder strain right elbow contusion")
             if w in self.dx_ext:
                 s -= 1
             elif w in _PUNCT_JOIN and s > 1 and low[s - 2] in self.dx_ext:
