@@ -335,3 +335,14 @@ def test_diagnosis_lists_split_plurals_and_always_diagnoses(nlp):
     assert {"right shoulder strain", "right elbow contusion", "cervical sprain strain", "knee effusions",
             "gastric ulcers", "neuropathic pain"} <= dx
     assert "right shoulder strain right elbow contusion" not in dx
+
+
+def test_sites_extend_over_muscles_and_generic_nouns_before_non_anatomy_are_not_sites():
+    from imr_nlp.pipeline import build_pipeline
+
+    d = build_pipeline()("CLINICAL CASE SUMMARY\nThere was tenderness of the lateral deltoid muscles and the upper\n"
+                         "trapezii muscles. Conservative treatment included NSAIDs and muscle relaxants, and there\n"
+                         "was no deficit in muscle strength.")
+    body = texts(d, "BODY_PART")
+    assert {"lateral deltoid muscles", "upper trapezii muscles"} <= body
+    assert "muscle" not in body

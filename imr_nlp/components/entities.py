@@ -420,11 +420,14 @@ class EntityRecognizer:
                 body_spans.append((i, i + 1))
             elif low[i - 1] == "the" and low[i + 1] in _REGION_ALONE_BEFORE:
                 body_spans.append((i, i + 1))  # "MRI of the lumbar without contrast"
+        # "medial joint line", "lateral joint line", "lateral deltoid muscles": before the longest
+        # spans are kept, so the extended site wins over its own last word
+        for k, (s, e) in enumerate(body_spans):
+            while e < n and low[e] in self.body_right and low[e] != low[e - 1]:
+                e += 1
+            body_spans[k] = (s, e)
         kept_body = []
         for s, e in filter_tuple_spans(body_spans):
-            # "medial joint line", "lateral joint line"
-            while e < n and low[e] in self.body_right:
-                e += 1
             if not self._is_site(low, s, e, treat_tokens):
                 continue
             if cite and _inside(view, wdoc, s, e, cite):
@@ -717,7 +720,11 @@ class EntityRecognizer:
             vocab = self.body_words | self.laterality | self.qualifiers | self.regions_alone | {"of", "the", "and"}
             # a region adjective or side alone ("lumbar" of "lumbar supports") is no site
             modifiers = self.laterality | self.regions_alone | (self.qualifiers - self.body_words)
-            return all(w in vocab for w in words) and not all(w in modifiers for w in words)
+            if not all(w in vocab for w in words) or all(w in modifiers for w in words):
+                return False
+            # "muscle relaxants", "muscle strength": the rules' test for a generic noun alone
+            window = [t.lower_ for t in ent.doc[ent.start:min(ent.end + 1, len(ent.doc))]]
+            return self._is_site(window, 0, len(ent), set())
         if ent.label_ == "TREATMENT":
             if (len(words) == 1 and words[0] in _GENERIC_SERVICE) or " ".join(words) in self.not_treatments:
                 return False  # "(6 TREATMENTS)": a quantity's unit; "physical medicine": a catch-all
