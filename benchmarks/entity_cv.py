@@ -42,7 +42,10 @@ def main(argv=None) -> None:
                     "(to re-score rule changes without retraining; delete after a gold change)")
     ap.add_argument("--predictions", type=Path, help="also write each held-out letter's predicted record "
                     "(ANNOTATION.md JSONL) here, to compare with other annotations")
+    ap.add_argument("--max-steps", type=int, help="override training.max_steps of the entity config "
+                    "(to measure whether longer training helps held-out letters)")
     args = ap.parse_args(argv)
+    overrides = {"training.max_steps": args.max_steps} if args.max_steps else None
     if not CORPUS.is_dir():
         sys.exit(f"{CORPUS}: corpus not found (set IMR_SHARED)")
     train = sorted(json.loads(SPLITS.read_text())["train"])
@@ -59,7 +62,7 @@ def main(argv=None) -> None:
             best = work / "ner" / "model-best"
             if not best.is_dir():
                 work.mkdir(parents=True, exist_ok=True)
-                best = train_entities(GOLD, CORPUS, work / "ner", cases=rest)
+                best = train_entities(GOLD, CORPUS, work / "ner", cases=rest, overrides=overrides)
             nlp = with_entity_model(build_pipeline(with_entities=True), best)
             for case in held:
                 text = letter_text(find_letter(records[case], letters))

@@ -78,3 +78,18 @@ def test_repository_gold_is_valid(shared):
             for c in item["claims_administrator_guidelines"] + item["reviewer_guidelines"]:
                 assert c["source"] in ("MTUS", "ODG", "ACOEM", "OTHER")
         assert set(r["entities"]) == {"DRUG", "DOSE", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE"}
+
+
+def test_blind_reads_match_the_gold_letters_item_for_item():
+    """The independent reads behind benchmarks/annotator_agreement.py: same letters, same items
+    and decisions as the gold (only the judgement calls may differ), valid labels."""
+    blind = read_gold(GOLD.parent.parent / "agreement" / "blind_reads.jsonl")
+    gold = {r["case_number"]: r for r in read_gold(GOLD)}
+    assert len(blind) == 36
+    for r in blind:
+        g = gold[r["case_number"]]
+        assert set(r["entities"]) == set(g["entities"])
+        assert [i["decision"] for i in r["items"]] == [i["decision"] for i in g["items"]]
+        for item in r["items"]:
+            assert set(item["denial_reasons"]) <= set(REASON_LABELS)
+            assert (item["decision"] == "overturned") == (item["denial_reasons"] == [])
