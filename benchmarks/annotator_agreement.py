@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from imr_nlp.evaluate import PRF, multilabel_scores, norm_text, overlap_tp, read_gold  # noqa: E402
+from imr_nlp.evaluate import PRF, add_entity_mentions, match_items, multilabel_scores, read_gold  # noqa: E402
 from imr_nlp.letter import ENTITY_LABELS  # noqa: E402
 
 BLIND = ROOT / "data" / "agreement" / "blind_reads.jsonl"
@@ -36,30 +36,23 @@ def read_records(path: Path) -> dict[str, dict]:
 
 def entity_table(pred: dict[str, dict], ref: dict[str, dict], cases: list[str]) -> None:
     """Distinct mentions per letter, exact and word-overlap F1, as ``imr-nlp evaluate`` scores them."""
+    exact = {label: PRF() for label in ENTITY_LABELS}
+    overlap = {label: PRF() for label in ENTITY_LABELS}
+    for c in cases:
+        add_entity_mentions(pred[c], ref[c], exact, overlap)
     print(f"  {'label':10s} {'overlap P':>9s} {'R':>6s} {'F1':>6s}   {'exact F1':>8s}  ref mentions")
     for label in ENTITY_LABELS:
-        exact, overlap = PRF(), PRF()
-        for c in cases:
-            pm = sorted({norm_text(m) for m in pred[c]["entities"].get(label, [])})
-            gm = sorted({norm_text(m) for m in ref[c]["entities"].get(label, [])})
-            exact.add(len(set(pm) & set(gm)), len(pm), len(gm))
-            tp_pred, tp_gold = overlap_tp(pm, gm)
-            overlap.add(tp_pred, len(pm), len(gm), tp_gold=tp_gold)
-        e, o = exact.scores(), overlap.scores()
+        e, o = exact[label].scores(), overlap[label].scores()
         print(f"  {label:10s} {o['precision']:9.3f} {o['recall']:6.3f} {o['f1']:6.3f}   {e['f1']:8.3f}  {e['support']}")
 
 
 def reason_table(pred: dict[str, dict], ref: dict[str, dict], cases: list[str]) -> None:
     gold_labels, pred_labels = [], []
     for c in cases:
-        ref_items, pred_items = ref[c]["items"], pred[c]["items"]
-        if len(ref_items) != len(pred_items):
-            print(f"  {c}: {len(pred_items)} items vs {len(ref_items)}; letter skipped for reasons")
-            continue
-        for a, b in zip(ref_items, pred_items):
-            if a["decision"] == "upheld":
-                gold_labels.append(a.get("denial_reasons") or [])
-                pred_labels.append(b.get("denial_reasons") or [])
+        for pi, gi in match_items(pred[c]["items"], ref[c]["items"]):
+            if ref[c]["items"][gi]["decision"] == "upheld":
+                gold_labels.append(ref[c]["items"][gi].get("denial_reasons") or [])
+                pred_labels.append(pred[c]["items"][pi].get("denial_reasons") or [])
     s = multilabel_scores(gold_labels, pred_labels)
     m = s["micro"]
     print(f"  reasons over {len(gold_labels)} upheld items: micro P {m['precision']:.3f} R {m['recall']:.3f} "

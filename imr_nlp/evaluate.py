@@ -157,6 +157,21 @@ def match_items(pred: list[dict[str, Any]], gold: list[dict[str, Any]]) -> list[
     return pairs
 
 
+def add_entity_mentions(pred: dict[str, Any], gold: dict[str, Any], exact: dict[str, PRF],
+                        overlap: dict[str, PRF]) -> dict[str, tuple[list[str], list[str]]]:
+    """Count one letter's distinct entity mentions per label into ``exact`` and word-``overlap``
+    tallies; returns each label's (missed, spurious) mentions."""
+    diffs = {}
+    for label in ENTITY_LABELS:
+        pm = sorted({norm_text(m) for m in pred.get("entities", {}).get(label, [])})
+        gm = sorted({norm_text(m) for m in gold.get("entities", {}).get(label, [])})
+        exact[label].add(len(set(pm) & set(gm)), len(pm), len(gm))
+        mp, mg = overlap_tp(pm, gm)
+        overlap[label].add(mp, len(pm), len(gm), tp_gold=mg)
+        diffs[label] = (sorted(set(gm) - set(pm)), sorted(set(pm) - set(gm)))
+    return diffs
+
+
 def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
     """Score (predicted record, gold record) pairs; both in the ANNOTATION.md schema."""
     header = Counter()
@@ -213,13 +228,7 @@ def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
             if g["decision"] == "upheld" and "denial_reasons" in g:
                 reasons_gold.append(list(g.get("denial_reasons") or []))
                 reasons_pred.append(list(p.get("denial_reasons") or []))
-        for label in ENTITY_LABELS:
-            pm = sorted({norm_text(m) for m in pred.get("entities", {}).get(label, [])})
-            gm = sorted({norm_text(m) for m in gold.get("entities", {}).get(label, [])})
-            ent_exact[label].add(len(set(pm) & set(gm)), len(pm), len(gm))
-            mp, mg = overlap_tp(pm, gm)
-            ent_overlap[label].add(mp, len(pm), len(gm), tp_gold=mg)
-            missed, spurious = sorted(set(gm) - set(pm)), sorted(set(pm) - set(gm))
+        for label, (missed, spurious) in add_entity_mentions(pred, gold, ent_exact, ent_overlap).items():
             if missed or spurious:
                 mismatches.append(f"{case}: {label}: missed {missed}, spurious {spurious}")
 

@@ -278,6 +278,7 @@ class EntityRecognizer:
         self.dx_site_words = self.qualifiers | body_words | self.laterality | {w.lower() for w in dx["modifiers"]}
         self.dx_sites_strict = self.qualifiers | body_words | self.laterality
         self.site_words = self.laterality | self.regions_alone | body_words
+        self.device_site_words = self.regions_alone | body_words  # "lumbar spine support", not "right"
 
         self.lower_matcher = PhraseMatcher(vocab, attr="LOWER")
         self.lower_matcher.add("DRUG", list(tok(d) for d in self.drugs))
@@ -386,16 +387,15 @@ class EntityRecognizer:
             add(s, e, "GUIDELINE")
         treat_spans = [self._extend_treatment(low, s, e) for s, e in treat_spans]
         for s, e in catch_spans:
-            if low[e - 1] in _MEDICATION and s > 0 and low[s - 1] in self.drug_class_words:
-                continue  # "sleep medications", "anti-inflammatory medication": a drug class
+            if self._drug_class(low[s - 1] if s > 0 else "", low[s:e]):
+                continue
             ns, ne = self._extend_treatment(low, s, e)
             if (ns, ne) != (s, e) or self._given(self._sentence(wdoc, low, s)):
                 treat_spans.append((ns, ne))
         # a device named by its site and a head noun not in the lexicon ("lumbar spine support")
         in_treat = {i for s, e in treat_spans for i in range(s, e)}
         for i, w in enumerate(low):
-            if w in self.device_heads and i not in in_treat and i > 0 \
-                    and (low[i - 1] in self.body_words or low[i - 1] in self.regions_alone):
+            if w in self.device_heads and i not in in_treat and i > 0 and low[i - 1] in self.device_site_words:
                 treat_spans.append(self._extend_treatment(low, i, i + 1))
         treat_spans = filter_tuple_spans(treat_spans)
         for s, e in treat_spans:
@@ -470,6 +470,12 @@ class EntityRecognizer:
             j += 1
         return " ".join(low[i:j])
 
+    def _drug_class(self, before: str, words: list[str]) -> bool:
+        """Whether "medication(s)" (``words``, lower-cased, with the word ``before`` them) names a
+        drug class ("sleep medications", "anti-inflammatory medication"), which ANNOTATION.md keeps
+        out of DRUG and TREATMENT."""
+        return words[-1] in _MEDICATION and (words[0] in self.drug_class_words or before in self.drug_class_words)
+
     def _given(self, sentence: str) -> bool:
         """Whether a sentence speaks of this patient's care or request ("Treatment to date has
         included medications", "the patient had injections") rather than stating a guideline
@@ -497,7 +503,7 @@ class EntityRecognizer:
         head = low[e - 1]
         if head in self.device_heads:  # "knee brace", "lumbar spine support": the site is the device's
             k = 0
-            while s > 0 and (low[s - 1] in self.body_words or low[s - 1] in self.regions_alone) and k < 3:
+            while s > 0 and low[s - 1] in self.device_site_words and k < 3:
                 s -= 1
                 k += 1
             return s, e
@@ -728,9 +734,8 @@ class EntityRecognizer:
         if ent.label_ == "TREATMENT":
             if (len(words) == 1 and words[0] in _GENERIC_SERVICE) or " ".join(words) in self.not_treatments:
                 return False  # "(6 TREATMENTS)": a quantity's unit; "physical medicine": a catch-all
-            if words[-1] in _MEDICATION and (words[0] in self.drug_class_words or (
-                    ent.start > 0 and ent.doc[ent.start - 1].lower_ in self.drug_class_words)):
-                return False  # "sleep medications": a drug class
+            if self._drug_class(ent.doc[ent.start - 1].lower_ if ent.start > 0 else "", words):
+                return False
             if " ".join(words) in self.catchalls:
                 return self._given(_sentence_at(doc_text(ent.doc), ent.start_char, ent.end_char).lower())
             return words[-1] in self.treatment_tails and not any(w in self.dx_all_heads for w in words)
