@@ -160,3 +160,21 @@ def test_seed_letters_2013_layout(shared, gold_records):
         assert letter["patient"] == record["patient"]
         assert [(i["text"], i["decision"]) for i in letter["items"]] == [
             (i["text"], i["decision"]) for i in record["items"]]
+
+
+def test_batched_pipe_matches_one_letter_at_a_time(shared, example_text, nlp):
+    """imr_linking and imr_reasons classify a batch of letters with one model call each; what a
+    letter gets must not depend on the letters batched with it."""
+    texts = [example_text] + [p.read_text(encoding="utf8") for p in sorted(SEEDS.glob("*.txt"))]
+
+    def outcome(doc):
+        items = [(it["text"], it["denial_reasons"], it["reason_probabilities"], it["reason_evidence"])
+                 for it in doc._.imr_items]
+        dx = [(s.text, s._.imr_kb_id, s._.imr_candidates) for s in doc.spans["imr"] if s.label_ == "DIAGNOSIS"]
+        return items, dx
+
+    one_by_one = [outcome(nlp(t)) for t in texts]
+    batched = [outcome(d) for d in nlp.pipe(texts, batch_size=len(texts))]
+    assert batched == one_by_one
+    assert any(reasons for items, _dx in batched for _t, reasons, _p, _e in items)
+    assert any(kb for _items, dx in batched for _t, kb, _c in dx)

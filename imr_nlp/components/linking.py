@@ -30,16 +30,18 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import numpy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
 
 from .entities import RESOURCES, SPANS_KEY, read_drugs
 
 DEFAULT_INDEX = Path(os.environ.get("IMR_NLP_CACHE", Path.home() / ".cache" / "imr_nlp")) / "icd10cm"
 INDEX_FILES = ("manifest.json", "vocabulary.json", "idf.npy", "ann_index.bin")
+RANK_CACHE_SIZE = 20000  # diagnosis texts whose ICD-10-CM candidates are remembered
 ENCOUNTER_VARIANT = re.compile(r",\s*(?:initial|subsequent)\s+encounter\b.*$|,\s*sequela$", re.IGNORECASE)
 
 
@@ -140,6 +142,7 @@ class EntityLinker:
         self.threshold = threshold
         self.link_diagnoses = link_diagnoses
         self._generator = None
+        self._ranked: dict[str, list[list[Any]]] = {}
 
     @property
     def generator(self):
@@ -153,24 +156,39 @@ class EntityLinker:
         _ = self.generator
 
     def __call__(self, doc: Doc) -> Doc:
-        group = list(doc.spans.get(SPANS_KEY, []))
-        dx = []
-        for span in group:
-            if span.label_ == "DRUG" and span._.imr_norm is None:
-                key = " ".join(span.text.lower().split())
-                if key in self.drugs:
-                    span._.imr_norm, kb = self.drugs[key]
-                    span._.imr_kb_id = kb or None
-            elif span.label_ == "DIAGNOSIS":
-                dx.append(span)
-        if dx and self.link_diagnoses:
-            texts = [" ".join((s._.imr_norm or s.text).lower().split()) for s in dx]
-            uniq = sorted(set(texts))
-            cands = dict(zip(uniq, self.rank(uniq)))
-            for span, t in zip(dx, texts):
-                span._.imr_candidates = cands[t]
-                span._.imr_kb_id = cands[t][0][0] if cands[t] else None
+        self._link([doc])
         return doc
+
+    def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """Link a batch of Docs at a time: one candidate-generator query for all of the batch's
+        new diagnosis texts (its per-call overhead, not the search, is most of its cost)."""
+        for batch in minibatch(stream, size=batch_size):
+            self._link(batch)
+            yield from batch
+
+    def _link(self, docs: list[Doc]) -> None:
+        dx: list[tuple[Span, str]] = []
+        for doc in docs:
+            for span in doc.spans.get(SPANS_KEY, []):
+                if span.label_ == "DRUG" and span._.imr_norm is None:
+                    key = " ".join(span.text.lower().split())
+                    if key in self.drugs:
+                        span._.imr_norm, kb = self.drugs[key]
+                        span._.imr_kb_id = kb or None
+                elif span.label_ == "DIAGNOSIS" and self.link_diagnoses:
+                    dx.append((span, " ".join((span._.imr_norm or span.text).lower().split())))
+        if not dx:
+            return
+        # the same diagnoses recur across letters ("lumbar radiculopathy"): remember recent answers
+        new = sorted({t for _s, t in dx if t not in self._ranked})
+        if new:
+            if len(self._ranked) + len(new) > RANK_CACHE_SIZE:
+                self._ranked.clear()
+            self._ranked.update(zip(new, self.rank(new)))
+        for span, t in dx:
+            cands = self._ranked[t]
+            span._.imr_candidates = [list(c) for c in cands]
+            span._.imr_kb_id = cands[0][0] if cands else None
 
     def rank(self, texts: list[str]) -> list[list[list[Any]]]:
         """For each mention text: [[code, description, score], ...] best first."""
@@ -200,6 +218,7 @@ class EntityLinker:
         if all((path / f).exists() for f in INDEX_FILES):
             self.index_dir = path
             self._generator = None
+            self._ranked = {}
         return self
 
 

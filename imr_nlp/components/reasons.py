@@ -45,12 +45,12 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import ensure_path
+from spacy.util import ensure_path, minibatch
 
 from ..text import doc_text
 
@@ -446,39 +446,58 @@ class ReasonClassifier:
         self._warned = False
 
     def __call__(self, doc: Doc) -> Doc:
-        items = doc._.imr_items or []
-        for item in items:
-            item["denial_reasons"], item["reason_probabilities"], item["reason_evidence"] = [], {}, {}
-        upheld = [it for it in items if it.get("decision") == "upheld" and it.get("rationale_start") is not None]
-        if not upheld:
-            return doc
+        self._classify([doc])
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """Classify a batch of Docs at a time: one ``predict_proba`` for all of the batch's items
+        and rationale sentences (scikit-learn's per-call checks cost more than the arithmetic)."""
+        for batch in minibatch(stream, size=batch_size):
+            self._classify(batch)
+            yield from batch
+
+    def _classify(self, docs: list[Doc]) -> None:
+        letters = []
+        for doc in docs:
+            items = doc._.imr_items or []
+            for item in items:
+                item["denial_reasons"], item["reason_probabilities"], item["reason_evidence"] = [], {}, {}
+            upheld = [it for it in items if it.get("decision") == "upheld" and it.get("rationale_start") is not None]
+            if upheld:
+                letters.append((doc_text(doc), upheld))
+        if not letters:
+            return
         if self.model is None:
             if not self._warned:
                 warnings.warn(f"{self.name}: no trained reasons model; items get no denial_reasons "
-                              "(train one with `imr-nlp train reasons`)", stacklevel=2)
+                              "(train one with `imr-nlp train reasons`)", stacklevel=3)
                 self._warned = True
-            return doc
-        self.annotate(doc_text(doc), upheld)
-        return doc
+            return
+        self.annotate(letters)
 
-    def annotate(self, text: str, items: list[dict[str, Any]]) -> None:
-        """Predict reasons and evidence for upheld item dicts of a letter ``text`` (in place)."""
+    def annotate(self, letters: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
+        """Predict reasons and evidence, in place, for the upheld item dicts of several letters
+        (letter text, its upheld items), with one model call."""
         model = self.model
-        sents = [rationale_sentences(text, it) for it in items]
-        sent_texts = [[text[s:e] for s, e in ss] for ss in sents]
+        rows = []  # (text, item, sentence offsets, sentence texts)
+        for text, items in letters:
+            for it in items:
+                offsets = rationale_sentences(text, it)
+                rows.append((text, it, offsets, [text[s:e] for s, e in offsets]))
         # One batch: the items, then each sentence on its own (for evidence).
-        X = [model_input(it.get("text", ""), st, model.matcher) for it, st in zip(items, sent_texts)]
-        flat = [(i, j) for i, st in enumerate(sent_texts) for j in range(len(st))]
-        X += [model_input("", [sent_texts[i][j]], model.matcher) for i, j in flat]
+        X = [model_input(it.get("text", ""), st, model.matcher) for _t, it, _o, st in rows]
+        flat = [(i, j) for i, row in enumerate(rows) for j in range(len(row[3]))]
+        X += [model_input("", [rows[i][3][j]], model.matcher) for i, j in flat]
         P = model._proba(X)
-        item_p, sent_p = P[:len(items)], P[len(items):]
-        per_item: list[list[np.ndarray]] = [[] for _ in items]
-        for (i, _j), row in zip(flat, sent_p):
-            per_item[i].append(row)
-        for i, (item, row, chosen) in enumerate(zip(items, item_p, model.decide(item_p, sent_texts))):
-            item["reason_probabilities"] = {lab: round(float(p), 4) for lab, p in zip(model.labels, row)}
+        item_p, sent_p = P[:len(rows)], P[len(rows):]
+        per_item: list[list[np.ndarray]] = [[] for _ in rows]
+        for (i, _j), p in zip(flat, sent_p):
+            per_item[i].append(p)
+        chosen_all = model.decide(item_p, [row[3] for row in rows])
+        for i, ((text, item, offsets, sent_texts), p, chosen) in enumerate(zip(rows, item_p, chosen_all)):
+            item["reason_probabilities"] = {lab: round(float(v), 4) for lab, v in zip(model.labels, p)}
             item["denial_reasons"] = chosen
-            item["reason_evidence"] = {lab: self._evidence(text, sents[i], sent_texts[i], per_item[i],
+            item["reason_evidence"] = {lab: self._evidence(text, offsets, sent_texts, per_item[i],
                                                            model.labels.index(lab)) for lab in chosen}
 
     def _evidence(self, text: str, offsets: list[tuple[int, int]], sent_texts: list[str],
