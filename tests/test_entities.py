@@ -111,6 +111,18 @@ def test_severity_words_and_trailing_site_dropped():
     assert "right distal radius" in texts(d, "BODY_PART")
 
 
+def test_kind_of_condition_kept_chronicity_dropped():
+    """Words that say what kind of condition it is ("blunt", "bacterial", "sensorineural") are part
+    of the diagnosis; "chronic" and severity words are not (as the gold letters write them)."""
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    d = nlp("CLINICAL CASE SUMMARY\nDiagnoses include blunt head trauma, chronic lumbar radiculopathy, "
+            "moderate sensorineural hearing loss and a bacterial infection of the wound.")
+    dx = texts(d, "DIAGNOSIS")
+    assert {"blunt head trauma", "lumbar radiculopathy", "sensorineural hearing loss", "bacterial infection"} <= dx
+    assert not any(t.startswith(("chronic", "moderate")) for t in dx)
+
+
 def test_abbreviations_resolved_with_label(doc):
     pt = [s for s in spans(doc, "TREATMENT") if s.text == "PT"]
     assert pt and pt[0]._.imr_norm == "physical therapy"
