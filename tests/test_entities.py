@@ -123,6 +123,15 @@ def test_kind_of_condition_kept_chronicity_dropped():
     assert not any(t.startswith(("chronic", "moderate")) for t in dx)
 
 
+def test_side_written_as_two_words():
+    """"left sided" is a laterality like "left-sided" (PDF text often loses the hyphen)."""
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    d = nlp("CLINICAL CASE SUMMARY\nShe reports left sided neck pain. Diagnoses: right sided sciatica.")
+    assert "left sided neck" in texts(d, "BODY_PART")
+    assert "right sided sciatica" in texts(d, "DIAGNOSIS")
+
+
 def test_abbreviations_resolved_with_label(doc):
     pt = [s for s in spans(doc, "TREATMENT") if s.text == "PT"]
     assert pt and pt[0]._.imr_norm == "physical therapy"
