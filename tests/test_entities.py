@@ -309,6 +309,15 @@ def test_compound_strengths_and_slashed_levels():
     assert lido._.imr_drug == "Lidocaine"
 
 
+def test_percent_of_relief_is_not_a_strength():
+    from imr_nlp.pipeline import build_pipeline
+
+    d = build_pipeline()("CLINICAL CASE SUMMARY\nShe reported 50% pain relief with Norco 10/325 mg and a 30% "
+                         "improvement in function; pain improved by 40% with Lidoderm. Ketoprofen 10% in Lipoderm "
+                         "base was requested.")
+    assert {s.text for s in spans(d, "DOSE")} == {"10/325 mg", "10%"}
+
+
 def test_saved_pipeline_keeps_the_tokenizer_rules():
     import imr_nlp
 

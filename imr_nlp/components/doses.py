@@ -132,8 +132,8 @@ class DoseTagger:
             dose = Span(doc, span.start, span.end, label="DOSE")
             drug = self._link(doc, dose, drugs)
             dose._.imr_drug = drug.text if drug is not None else None
-            if drug is None and "%" in dose.text:
-                continue  # a bare percentage with no drug is a statistic, not a strength
+            if "%" in dose.text and (drug is None or _statistic(doc, dose)):
+                continue  # a percentage with no drug, or one of relief or of patients, is no strength
             doses.append(dose)
         imr = [s for s in imr if s.label_ != "DOSE"] + doses
         imr.sort(key=lambda s: (s.start, -s.end))
@@ -196,6 +196,25 @@ _LINK_CHARS = 200
 _START_WORDS = {w.lower() for w in (
     ["qty", "quantity", "times", "x", "once", "twice", "thrice", "every", "each", "by"]
     + WORDNUM + FREQ_ABBR + ROUTES)}
+
+
+# A percentage is a statistic, not a strength, when an outcome or a population follows it ("50%
+# pain relief", "30% improvement", "20% of patients") or a comparison or a verb comes before it
+# ("by 50%", "at least 30%", "were 12%", "improved 40%"). The gold letters' strengths have a drug
+# or a vehicle ("cream", "gel") before them and "in", a drug or nothing after them.
+_STAT_AFTER = {"relief", "improvement", "improved", "reduction", "reduced", "decrease", "decreased", "increase",
+               "increased", "better", "worse", "pain", "among", "of", "for", "function", "functional", "less",
+               "more", "benefit", "response", "responders", "success", "rate", "chance", "patients", "overall",
+               "subjective", "objective", "symptom", "symptoms", "effective", "improvements", "reductions"}
+_STAT_BEFORE = {"by", "least", "than", "approximately", "about", "around", "over", "under", "were", "was", "is",
+                "are", "being", "versus", "vs", "only", "nearly", "roughly", "estimated", "reported", "reports",
+                "improved", "reduced", "decreased", "increased", "additional", "another"}
+
+
+def _statistic(doc: Doc, dose: Span) -> bool:
+    after = next((t.lower_ for t in doc[dose.end:dose.end + 3] if not t.is_space), "")
+    before = next((t.lower_ for t in reversed(doc[max(0, dose.start - 3):dose.start]) if not t.is_space), "")
+    return after in _STAT_AFTER or before in _STAT_BEFORE
 
 
 def _words_between(doc: Doc, a: int, b: int) -> int:
