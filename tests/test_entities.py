@@ -318,6 +318,21 @@ def test_percent_of_relief_is_not_a_strength():
     assert {s.text for s in spans(d, "DOSE")} == {"10/325 mg", "10%"}
 
 
+@pytest.mark.parametrize("words, kept", [
+    ("right and", False), ("bilateral neural foraminal", False), ("lumbar paraspinal muscles", True),
+    ("left shoulder", True),
+])
+def test_model_body_part_must_end_in_an_anatomical_noun(nlp, words, kept):
+    """The recognizer's BODY_PART spans are kept only if they end in an anatomical noun ("on the
+    right and decreased sensation" gave "right and")."""
+    from spacy.tokens import Span
+
+    d = nlp.make_doc(f"Exam showed findings at the {words} today.")
+    a = len(nlp.make_doc("Exam showed findings at the"))
+    ent = Span(d, a, a + len(nlp.make_doc(words)), label="BODY_PART")
+    assert nlp.get_pipe("imr_entities")._model_span_ok(ent, [], []) is kept
+
+
 def test_saved_pipeline_keeps_the_tokenizer_rules():
     import imr_nlp
 

@@ -216,6 +216,7 @@ def make_word_view(nlp_tokenizer, doc: Doc, start: int, end: int) -> WordView:
 _LEVEL = r"^[CTLS][1-9][0-2]?$"
 _LEVEL_TAIL = r"^([CTLS]?[1-9][0-2]?)$"
 _PUNCT_JOIN = {"-", "/"}
+_JOINERS = {"of", "the", "and"}
 _MEDICATION = {"medication", "medications"}
 _ABBREV_LEN = 5  # "emg", "ncv", "ncs": the longest word of a hyphen- or slash-joined pair of tests
 
@@ -723,10 +724,13 @@ class EntityRecognizer:
         if ent.label_ == "DRUG":
             return self._drug_like(ent.text)
         if ent.label_ == "BODY_PART":
-            vocab = self.body_words | self.laterality | self.qualifiers | self.regions_alone | {"of", "the", "and"}
+            vocab = self.body_words | self.laterality | self.qualifiers | self.regions_alone | _JOINERS
             # a region adjective or side alone ("lumbar" of "lumbar supports") is no site
             modifiers = self.laterality | self.regions_alone | (self.qualifiers - self.body_words)
-            if not all(w in vocab for w in words) or all(w in modifiers for w in words):
+            if not all(w in vocab for w in words) or all(w in modifiers or w in _JOINERS for w in words):
+                return False
+            # and it ends in an anatomical noun: not "right and", not "bilateral neural foraminal"
+            if words[-1] not in self.body_words or words[-1] in _JOINERS:
                 return False
             # "muscle relaxants", "muscle strength": the rules' test for a generic noun alone
             window = [t.lower_ for t in ent.doc[ent.start:min(ent.end + 1, len(ent.doc))]]
