@@ -333,6 +333,16 @@ def test_model_body_part_must_end_in_an_anatomical_noun(nlp, words, kept):
     assert nlp.get_pipe("imr_entities")._model_span_ok(ent, [], []) is kept
 
 
+@pytest.mark.parametrize("term, label", [
+    ("sleep study", "TREATMENT"), ("dry needling", "TREATMENT"), ("bone growth stimulator", "TREATMENT"),
+    ("vestibular therapy", "TREATMENT"), ("ganglion cyst", "DIAGNOSIS"), ("sexual dysfunction", "DIAGNOSIS"),
+])
+def test_common_services_and_conditions_in_the_lexicons(nlp, term, label):
+    sentence = f"The provider requested a {term}." if label == "TREATMENT" else f"Diagnoses include {term}."
+    d = nlp(f"CLINICAL CASE SUMMARY\nThe patient was seen on 1/2/2016. {sentence}")
+    assert term in texts(d, label)
+
+
 def test_saved_pipeline_keeps_the_tokenizer_rules():
     import imr_nlp
 
