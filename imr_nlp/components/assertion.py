@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Optional
 
+import numpy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
@@ -43,8 +44,18 @@ class ContextAssertion:
         spans = [s for s in doc.spans.get(SPANS_KEY, []) if s.label_ in self.labels]
         if not spans:
             return doc
-        words = [t for t in doc if not t.is_space]
-        pos = {t.i: k for k, t in enumerate(words)}  # token index -> word index
+        # the words (non-space tokens) as token indexes; Token objects are made only inside cue
+        # windows (making one per token of a letter was most of this component's time)
+        word_tokens = numpy.flatnonzero(doc.to_array("IS_SPACE") == 0)
+        n_words = len(word_tokens)
+
+        def pos(token_i: int) -> int:  # token index -> word index (0 for a space token)
+            k = int(numpy.searchsorted(word_tokens, token_i))
+            return k if k < n_words and word_tokens[k] == token_i else 0
+
+        def word(k: int):
+            return doc[int(word_tokens[k])]
+
         status: dict[int, str] = {}
         cues = []
         for match_id, s, e in self.matcher(doc):
@@ -61,23 +72,25 @@ class ContextAssertion:
         for s, e, rule in kept:
             window = int(rule.get("window", self.window))
             if rule["direction"] == "forward":
-                lo = pos.get(e - 1, 0) + 1
+                lo = pos(e - 1) + 1
                 hi = lo
-                while hi < len(words) and hi - lo < window:
-                    w = words[hi]
+                while hi < n_words and hi - lo < window:
+                    w = word(hi)
                     if w.lower_ in self.termination or _is_sentence_end(w):
                         break
                     hi += 1
-                rng = (words[lo].i if lo < len(words) else len(doc), words[hi - 1].i + 1 if hi > lo else 0)
+                rng = (int(word_tokens[lo]) if lo < n_words else len(doc),
+                       int(word_tokens[hi - 1]) + 1 if hi > lo else 0)
             else:
-                hi = pos.get(s, 0) - 1
+                hi = pos(s) - 1
                 lo = hi
                 while lo >= 0 and hi - lo < window:
-                    w = words[lo]
+                    w = word(lo)
                     if w.lower_ in self.termination or _is_sentence_end(w):
                         break
                     lo -= 1
-                rng = (words[lo + 1].i if lo + 1 <= hi else len(doc), words[hi].i + 1 if hi >= 0 else 0)
+                rng = (int(word_tokens[lo + 1]) if lo + 1 <= hi else len(doc),
+                       int(word_tokens[hi]) + 1 if hi >= 0 else 0)
             for k, span in enumerate(spans):
                 if span.start >= rng[0] and span.end <= rng[1]:
                     cat = "negated" if rule["category"] == "NEGATED" else "hypothetical"

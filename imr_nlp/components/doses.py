@@ -30,7 +30,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
-from .entities import SPANS_KEY, body_range, get_word_view, set_ents
+from .entities import SPANS_KEY, body_range, get_word_view, match_in_windows, set_ents
 
 DOSES_KEY = "imr_doses"
 Span.set_extension("imr_drug", default=None, force=True)
@@ -155,23 +155,14 @@ class DoseTagger:
         """The Matcher run only on windows that start with a possible first token (a number,
         "#", "QTY", a frequency or route word...): the patterns' REGEX predicates are the cost,
         and most of a letter has no such token."""
-        starts = _START_WORDS
-        n = len(wdoc)
-        windows: list[list[int]] = []
+        first = _START_WORDS
+        starts = []
         for i, t in enumerate(wdoc):
             text = t.text
             c = text[:1]
-            if c.isdigit() or c == "#" or text.lower() in starts or (c in "xX" and text[1:].isdigit()):
-                a, b = i, min(n, i + _WINDOW)
-                if windows and a <= windows[-1][1]:
-                    windows[-1][1] = b
-                else:
-                    windows.append([a, b])
-        out = []
-        for a, b in windows:
-            for mid, s, e in self.matcher(wdoc[a:b]):
-                out.append((mid, s + a, e + a))
-        return out
+            if c.isdigit() or c == "#" or text.lower() in first or (c in "xX" and text[1:].isdigit()):
+                starts.append(i)
+        return match_in_windows(self.matcher, wdoc, starts, _WINDOW)
 
     def _link(self, doc: Doc, dose: Span, drugs: list[Span]) -> Optional[Span]:
         # a drug more than ~200 characters away cannot be within max_link_words words

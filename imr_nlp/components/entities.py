@@ -217,8 +217,31 @@ _LEVEL = r"^[CTLS][1-9][0-2]?$"
 _LEVEL_TAIL = r"^([CTLS]?[1-9][0-2]?)$"
 _PUNCT_JOIN = {"-", "/"}
 _JOINERS = {"of", "the", "and"}
+_TITLE_WINDOW = 16  # "MTUS 2016 Chronic Pain Medical Treatment Guidelines": a title is a few words
 _MEDICATION = {"medication", "medications"}
 _ABBREV_LEN = 5  # "emg", "ncv", "ncs": the longest word of a hyphen- or slash-joined pair of tests
+
+
+def match_in_windows(matcher: Matcher, doc: Doc, starts: Iterable[int], width: int) -> list[tuple[int, int, int]]:
+    """``matcher`` run only on the windows ``[i, i + width)`` of ``doc`` at the token indexes
+    ``starts`` (merged where they overlap), as (match_id, start, end) in ``doc``.
+
+    spaCy's Matcher visits every token of what it is given, in Python, and evaluates its REGEX
+    predicates per token: over a whole letter that is most of a rule component's time, while
+    the tokens a pattern can start at (a spinal level, "MTUS", a number) are few and cheap to find.
+    ``width`` must cover the longest match that starts at a window's first token."""
+    n = len(doc)
+    windows: list[list[int]] = []
+    for i in sorted(starts):
+        a, b = i, min(n, i + width)
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], b)
+        else:
+            windows.append([a, b])
+    out = []
+    for a, b in windows:
+        out.extend((mid, s + a, e + a) for mid, s, e in matcher(doc[a:b]))
+    return out
 
 
 class EntityRecognizer:
@@ -376,7 +399,8 @@ class EntityRecognizer:
             guide_spans.append((s, e))
         guide_spans = filter_tuple_spans(guide_spans)
         lex_tokens = {i for s, e in guide_spans for i in range(s, e)}
-        for _mid, s, e in self.title_matcher(wdoc):
+        mtus = [i for i, w in enumerate(low) if w == "mtus"]
+        for _mid, s, e in match_in_windows(self.title_matcher, wdoc, mtus, _TITLE_WINDOW):
             s += 1
             if wdoc[s].like_num:
                 s += 1
@@ -404,7 +428,8 @@ class EntityRecognizer:
         treat_tokens = set()
         for s, e in treat_spans:
             treat_tokens.update(range(s, e))
-        for _mid, s, e in self.level_matcher(wdoc):
+        level_starts = [i for i, w in enumerate(low) if len(w) >= 2 and w[0] in "ctls" and w[1] in "123456789"]
+        for _mid, s, e in match_in_windows(self.level_matcher, wdoc, level_starts, 3):
             while s > 0 and low[s - 1] in self.laterality:  # "left L5-S1"
                 s -= 1
             body_spans.append((s, e))
