@@ -35,7 +35,7 @@ def read_pdf(path: Path) -> str:
         pages = []
         for page in pdf:
             textpage = page.get_textpage()
-            pages.append(textpage.get_text_bounded().replace("\r\n", "\n").replace("\r", "\n"))
+            pages.append(textpage.get_text_bounded())  # line ends: letter_text
             textpage.close()
             page.close()
     except pdfium.PdfiumError as err:
@@ -82,7 +82,8 @@ def looks_like_path(source: str) -> bool:
 
 
 def letter_text(source: Source) -> str:
-    """Return the text of a letter given as text, a path string or a ``PathLike``.
+    """Return the text of a letter given as text, a path string or a ``PathLike``, with its line
+    ends made "\\n".
 
     Raises ``TypeError`` for other types, ``ValueError`` for empty text and
     :class:`LetterSourceError` (a ``ValueError``) for files that cannot be read.
@@ -102,7 +103,13 @@ def letter_text(source: Source) -> str:
         raise TypeError(f"parse() takes letter text (str) or a path, not {type(source).__name__}")
     if not text.strip():
         raise ValueError(f"{where}letter text is empty")
-    return text
+    return unix_line_ends(text)
+
+
+def unix_line_ends(text: str) -> str:
+    """Windows ("\\r\\n") and old Mac ("\\r") line ends made "\\n", as in PDF text: the rules and the
+    recognizer learnt from "\\n" letters. A Letter's offsets refer to this text (``Letter.text``)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def corpus_letters(folder: Source) -> dict[str, Path]:

@@ -29,7 +29,7 @@ def doc_text(doc: "Doc") -> str:
 
 
 _WS = re.compile(r"\s+")
-_LINE_END_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=\w)")
+_LINE_END_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")  # also "\r\n" (Windows)
 
 
 @dataclass(frozen=True)

@@ -178,3 +178,16 @@ def test_batched_pipe_matches_one_letter_at_a_time(shared, example_text, nlp):
     assert batched == one_by_one
     assert any(reasons for items, _dx in batched for _t, reasons, _p, _e in items)
     assert any(kb for _items, dx in batched for _t, kb, _c in dx)
+
+
+def test_windows_line_ends_parse_like_unix_ones(tmp_path, example_text, nlp):
+    """A letter saved on Windows ("\\r\\n") parses to the same record, from a string or a file;
+    the pipeline called on "\\r\\n" text directly still finds each item's own text."""
+    expected = imr_nlp.parse(example_text).to_dict()
+    crlf = example_text.replace("\n", "\r\n")
+    assert imr_nlp.parse(crlf).to_dict() == expected
+    path = tmp_path / "letter.txt"
+    path.write_bytes(crlf.encode("utf-8"))
+    assert imr_nlp.parse(path).to_dict() == expected
+    items = nlp(crlf)._.imr_items
+    assert [" ".join(i["text"].split()) for i in items] == [i["text"] for i in expected["items"]]

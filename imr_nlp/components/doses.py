@@ -30,6 +30,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
+from ..text import one_line
 from .entities import SPANS_KEY, body_range, get_word_view, match_in_windows, set_ents
 
 DOSES_KEY = "imr_doses"
@@ -241,7 +242,7 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
         return [s for s in index.get((group, label), []) if s.start_char >= a and s.end_char <= b]
 
     def clean(span: Span) -> str:
-        return " ".join(span.text.replace("-\n", "-").split()).rstrip(".,;:")
+        return one_line(span.text).rstrip(".,;:")
 
     def distinct(spans: list[Span]) -> list[str]:
         out: list[str] = []
@@ -275,7 +276,7 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
 def _core_treatment(spans: list[Span]) -> str:
     """The first treatment, longest at that position ("EMG/NCV" over "EMG")."""
     first = min(spans, key=lambda s: (s.start, -(s.end - s.start)))
-    return " ".join(first.text.replace("-\n", "-").split()).rstrip(".,;:")
+    return one_line(first.text).rstrip(".,;:")
 
 
 @Language.factory("imr_doses", default_config={"max_link_words": 6})

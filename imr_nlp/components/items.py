@@ -66,9 +66,10 @@ class ItemReader:
 
 
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """(start, end) of each line in text[start:end], form feeds counting as line breaks."""
+    """(start, end) of each line in text[start:end], form feeds counting as line breaks and
+    "\\r\\n" as one (text saved on Windows)."""
     out, pos = [], start
-    for m in re.finditer(r"[\n\f]", text[start:end]):
+    for m in re.finditer(r"\r\n|[\n\f\r]", text[start:end]):
         out.append((pos, start + m.start()))
         pos = start + m.end()
     out.append((pos, end))
