@@ -247,7 +247,7 @@ def process_batch(tasks: Sequence[Task], model: Optional[str] = None) -> dict[st
     """
     import imr_nlp
     from .letter import Letter
-    from .sources import letter_text, unix_line_ends
+    from .sources import letter_text, normalize_text
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a rules-only fallback warns once per process; not per batch
@@ -269,7 +269,7 @@ def process_batch(tasks: Sequence[Task], model: Optional[str] = None) -> dict[st
                     raise TypeError(f"{source}: letter text is {type(payload).__name__}, not str")
                 if not payload.strip():
                     raise ValueError(f"{source}: letter text is empty")
-                text = unix_line_ends(payload)
+                text = normalize_text(payload)
             if len(text) > nlp.max_length:
                 raise ValueError(f"{source}: {len(text):,} characters, more than the pipeline's limit of "
                                  f"{nlp.max_length:,}; is this one letter?")

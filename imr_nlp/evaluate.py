@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from .components.reasons import LABELS as REASON_LABELS
 from .letter import ENTITY_LABELS
-from .text import one_line
+from .text import one_line, plain_chars
 
 HEADER_FIELDS = ("date_assigned", "date_of_injury", "decision_date", "ur_denial_date", "priority",
                  "application_received")
@@ -57,7 +57,7 @@ def find_letter(record: dict[str, Any], letters: dict[str, Path]) -> Path:
 
 
 def norm_text(text: Optional[str]) -> str:
-    return one_line((text or "").lower()).strip(" .,;:")
+    return one_line(plain_chars((text or "").lower())).strip(" .,;:")
 
 
 def norm_document(text: Optional[str]) -> str:

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Union
 
+from .text import plain_chars
+
 Source = Union[str, os.PathLike]
 
 TEXT_SUFFIXES = {".txt", ".text"}
@@ -82,8 +84,8 @@ def looks_like_path(source: str) -> bool:
 
 
 def letter_text(source: Source) -> str:
-    """Return the text of a letter given as text, a path string or a ``PathLike``, with its line
-    ends made "\\n".
+    """Return the text of a letter given as text, a path string or a ``PathLike``, normalized by
+    :func:`normalize_text`.
 
     Raises ``TypeError`` for other types, ``ValueError`` for empty text and
     :class:`LetterSourceError` (a ``ValueError``) for files that cannot be read.
@@ -103,13 +105,16 @@ def letter_text(source: Source) -> str:
         raise TypeError(f"parse() takes letter text (str) or a path, not {type(source).__name__}")
     if not text.strip():
         raise ValueError(f"{where}letter text is empty")
-    return unix_line_ends(text)
+    return normalize_text(text)
 
 
-def unix_line_ends(text: str) -> str:
-    """Windows ("\\r\\n") and old Mac ("\\r") line ends made "\\n", as in PDF text: the rules and the
-    recognizer learnt from "\\n" letters. A Letter's offsets refer to this text (``Letter.text``)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+def normalize_text(text: str) -> str:
+    """Line ends, spaces and quotes as the rules and the recognizer learnt them: Windows ("\\r\\n")
+    and old Mac ("\\r") line ends become "\\n", as in PDF text; no-break and other Unicode spaces
+    that PDF extraction leaves ("QTY:\\u00a01.00:\\u00a0Upheld") and curly quotes become plain ones,
+    one for one (:func:`imr_nlp.text.plain_chars`). A Letter's offsets refer to this text
+    (``Letter.text``)."""
+    return plain_chars(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def corpus_letters(folder: Source) -> dict[str, Path]:

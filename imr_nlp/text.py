@@ -29,6 +29,19 @@ def doc_text(doc: "Doc") -> str:
 
 
 _WS = re.compile(r"\s+")
+# One-for-one character replacements that make extracted text look like the letters the rules and
+# the recognizer learnt from: no-break and other Unicode spaces -> " ", curly quotes -> straight.
+_PLAIN_CHARS = str.maketrans({**{c: " " for c in "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+                                                 "\u2008\u2009\u200a\u202f\u205f\u3000"},
+                              "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def plain_chars(text: str) -> str:
+    """``text`` with Unicode spaces and curly quotes made plain, one character for one (offsets
+    stay valid): "QTY:\\u00a01.00", "de Quervain\\u2019s" -> "QTY: 1.00", "de Quervain's"."""
+    return text.translate(_PLAIN_CHARS)
+
+
 _LINE_END_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")  # also "\r\n" (Windows)
 
 

@@ -22,6 +22,7 @@ from spacy.util import filter_spans
 
 from .evaluate import read_gold
 from .pipeline import blank
+from .sources import letter_text
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "entities.cfg"
 MODEL_LABELS = ("DRUG", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
@@ -82,7 +83,7 @@ def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterabl
         path = Path(corpus) / (rec.get("source_file") or f"{case}.txt")
         if not path.exists():
             continue
-        doc = nlp.make_doc(path.read_text(encoding="utf8"))
+        doc = nlp.make_doc(letter_text(path))  # the text parse() would see
         doc.set_ents(project_mentions(doc, rec.get("entities", {}), labels), default="outside")
         bins["dev" if case in dev_cases else "train"].add(doc)
     if not len(bins["dev"]):

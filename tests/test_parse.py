@@ -180,10 +180,17 @@ def test_batched_pipe_matches_one_letter_at_a_time(shared, example_text, nlp):
     assert any(kb for _items, dx in batched for _t, kb, _c in dx)
 
 
-def test_windows_line_ends_parse_like_unix_ones(tmp_path, example_text, nlp):
-    """A letter saved on Windows ("\\r\\n") parses to the same record, from a string or a file;
-    the pipeline called on "\\r\\n" text directly still finds each item's own text."""
+def test_windows_line_ends_no_break_spaces_and_curly_quotes_parse_like_plain_text(tmp_path, example_text, nlp):
+    """A letter saved on Windows ("\\r\\n"), or with no-break spaces or curly quotes from PDF
+    extraction, parses to the record of its plain copy, from a string or a file; the pipeline
+    called on "\\r\\n" text directly still finds each item's own text."""
     expected = imr_nlp.parse(example_text).to_dict()
+    # no-break spaces from PDF extraction ("QTY:\\u00a01.00:\\u00a0Upheld") are spaces, curly quotes straight
+    assert imr_nlp.parse(example_text.replace(": ", ":\u00a0")).to_dict() == expected
+    quoted = example_text.replace("CLINICAL CASE SUMMARY", "CLINICAL CASE SUMMARY\nThe worker's diagnoses include "
+                                  "de Quervain's tenosynovitis.", 1)
+    assert "de Quervain's tenosynovitis" in imr_nlp.parse(quoted).to_dict()["entities"]["DIAGNOSIS"]
+    assert imr_nlp.parse(quoted.replace("'", "\u2019")).to_dict() == imr_nlp.parse(quoted).to_dict()
     crlf = example_text.replace("\n", "\r\n")
     assert imr_nlp.parse(crlf).to_dict() == expected
     path = tmp_path / "letter.txt"
