@@ -78,3 +78,24 @@ def test_split_sections():
     assert split_sections("NSAIDs, GI symptoms & cardiovascular risk, Proton Pump Inhibitors (PPIs)") == [
         "NSAIDs, GI symptoms & cardiovascular risk", "Proton Pump Inhibitors (PPIs)"]
     assert split_sections("Ultrasound, therapeutic; Ultrasound, therapeutic") == ["Ultrasound, therapeutic"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The Claims Administrator based its decision on the MTUS ACOEM Practice Guidelines, 2nd Edition (2004), "
+     "Chapter 12, pages 303-305.", [("MTUS", "Low Back Complaints", 2004, [])]),
+    ("The Expert Reviewer based his/her decision on the MTUS Chronic Pain Medical Treatment Guidelines, Opioids, "
+     "criteria for use, pages 76-80, which is part of the MTUS.",
+     [("MTUS", "Chronic Pain Medical Treatment Guidelines", None, ["Opioids, criteria for use"])]),
+    ("Decision based on MTUS Chronic Pain Medical Treatment Guidelines, page(s) 111-113, which are part of the MTUS.",
+     [("MTUS", "Chronic Pain Medical Treatment Guidelines", None, [])]),
+    ("The Claims Administrator based its decision on the Official Disability Guidelines (ODG), Low Back Chapter, "
+     "Lumbar Supports.", [("ODG", "Low Back", None, ["Lumbar Supports"])]),
+    # the current wording's preamble names no guideline: only the statement after it counts
+    ("The Expert Reviewer based their decision on recommendation(s) outside of the MTUS Guidelines. Decision "
+     "based on Non-MTUS Citation Official Disability Guidelines (ODG) Pain Chapter, Topical Analgesics.",
+     [("ODG", "Pain", None, ["Topical Analgesics"])]),
+])
+def test_2013_14_wording_reviewer_based_decision_on(text, expected):
+    """Letters of 2013-14 write "<who> based its/his/her decision on the MTUS ..., pages 76-80,
+    which is part of the MTUS": the page numbers and the clause are neither documents nor sections."""
+    assert cites(text) == expected

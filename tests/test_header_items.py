@@ -78,3 +78,25 @@ def test_item_text_wrapped_over_lines():
     assert second.text == "Urine drug screen" and second.decision == "overturned"
     assert second.claims_administrator_guidelines == []
     assert second.rationale.startswith("Drug testing is recommended")
+
+
+def test_2013_wording_physician_reviewer():
+    """2013 letters say "Physician Reviewer guideline:" and "The Physician Reviewer's decision
+    rationale:"; neither label leaks into the citation or the rationale."""
+    letter = imr_nlp.parse(
+        "IMR ISSUES, DECISIONS AND RATIONALES\n"
+        "The Final Determination was based on decisions for the disputed items/services set forth below:\n\n"
+        "LUMBAR BRACE: Upheld\n\n"
+        "Claims Administrator guideline: The Claims Administrator based its decision on the MTUS ACOEM\n"
+        "Practice Guidelines, 2nd Edition (2004), Chapter 12, page 301.\n\n"
+        "Physician Reviewer guideline: The Physician Reviewer based his/her decision on the Official\n"
+        "Disability Guidelines (ODG), Low Back Chapter, Lumbar Supports.\n\n"
+        "The Physician Reviewer's decision rationale: Lumbar supports have not been shown to have any\n"
+        "lasting benefit beyond the acute phase. The request is not medically necessary.\n")
+    (item,) = letter.items
+    assert item.text == "LUMBAR BRACE" and item.decision == "upheld"
+    assert [(c.source, c.document, c.year) for c in item.claims_administrator_guidelines] == [
+        ("MTUS", "Low Back Complaints", 2004)]
+    assert [(c.source, c.document, c.sections) for c in item.reviewer_guidelines] == [
+        ("ODG", "Low Back", ["Lumbar Supports"])]
+    assert item.rationale.startswith("Lumbar supports have not been shown")

@@ -25,13 +25,21 @@ from ..text import doc_text, one_line
 
 YEAR = r"(?:19|20)\d{2}"
 NO_EVIDENCE = re.compile(r"did\s+not\s+cite\s+any\s+(?:medical\s+)?evidence", re.IGNORECASE)
-STATEMENT = re.compile(r"\b(?:Decision\s+)?based\s+on\s+(?:the\s+)?(?=(?:CA\s+|California\s+)?MTUS|Non-\s*MTUS|Official|ODG|ACOEM)",
+# "Decision based on MTUS ...", and the 2013-14 wording "The Claims Administrator based its decision
+# on the MTUS ...", "The Expert Reviewer based his/her decision on the Official Disability Guidelines"
+STATEMENT = re.compile(r"\b(?:Decision\s+)?based\s+(?:(?:its|his/her|his|her|their)\s+(?:decision|determination)\s+)?"
+                       r"on\s+(?:the\s+)?(?=(?:CA\s+|California\s+)?MTUS|Non-\s*MTUS|Official|ODG|ACOEM)",
                        re.IGNORECASE)
+# Page references and "which is part of the MTUS" name no document or section.
+PAGES_AND_PART_OF = re.compile(r",?\s*\b(?:which|that)\s+(?:is|are)\s+(?:a\s+)?part\s+of\s+(?:the\s+)?(?:CA\s+)?MTUS\b"
+                               r"|,?\s*\b(?:pages?\s*(?:\(s\))?|pgs?\.?|pp?\.)\s*\d+(?:\s*(?:-|–|to|and|,)\s*\d+)*",
+                               re.IGNORECASE)
 MTUS_HEAD = re.compile(r"^(?:the\s+)?(?:CA\s+|California\s+)?MTUS\b\s*(?:guidelines?\b)?[\s:,\-]*", re.IGNORECASE)
 NON_MTUS_HEAD = re.compile(r"^Non-\s*MTUS\s*(?:Citations?)?\s*[:,\-]?\s*", re.IGNORECASE)
 ACOEM_CHAPTER = re.compile(r"\b(?:ACOEM|American\s+College\s+of\s+Occupational\s+and\s+Environmental\s+Medicine)"
                            r"(?:\s+(?:Practice\s+)?Guidelines?)?,?\s*(?:(?:2nd|second)\s+edition,?\s*)?"
-                           r"(?:\(?Chapter\s+(?P<chapter>\d+)\)?)?[\s:,\-]*", re.IGNORECASE)
+                           r"(?:\(?(?P<year>" + YEAR + r")\)?,?\s*)?(?:\(?Chapter\s+(?P<chapter>\d+)\)?)?[\s:,\-]*",
+                           re.IGNORECASE)
 ODG_HEAD = re.compile(r"^(?:the\s+)?(?:Official\s+Disability\s+Guidelines?(?:\s*\(ODG\))?|ODG(?:\s+guidelines?)?)"
                       r"(?:\s+(?:Treatment|TWC))?(?:[\s,]+\d+(?:st|nd|rd|th)\s+Edition)?"
                       r"(?:[\s,]+(?P<year>" + YEAR + r")\b)?\s*[:,\-–—]*\s*", re.IGNORECASE)
@@ -133,9 +141,10 @@ def parse_mtus(text: str) -> list[dict[str, Any]]:
     """"Shoulder Complaints 2004, Section(s): Special Studies, and Low Back Complaints 2004" etc."""
     mtus_docs, _odg, _comma = _regexes()
     chapter = ACOEM_CHAPTER.search(text)
-    chapter_doc = None
+    chapter_doc, chapter_year = None, None
     if chapter and chapter.start() == 0:
         text = text[chapter.end():]
+        chapter_year = int(chapter["year"]) if chapter["year"] else None
         if chapter["chapter"]:
             chapter_doc = guideline_names()["acoem_chapters"].get(chapter["chapter"])
     has_sections = bool(SECTIONS.search(text))
@@ -150,7 +159,7 @@ def parse_mtus(text: str) -> list[dict[str, Any]]:
     if not docs:
         head = re.match(r"(?P<doc>.*?)(?:,?\s*(?P<year>" + YEAR + r")\b|,|$)", text)
         doc = head["doc"] if head and head["doc"] else chapter_doc
-        year = int(head["year"]) if head and head["year"] else None
+        year = int(head["year"]) if head and head["year"] else chapter_year
         sec = SECTIONS.search(text)
         return [citation("MTUS", doc, year, split_sections(text[sec.end():]) if sec else [])]
     for i, m in enumerate(docs):
@@ -160,7 +169,14 @@ def parse_mtus(text: str) -> list[dict[str, Any]]:
         sections = []
         if sec:
             sections = split_sections(re.sub(r",?\s*(?:and)?\s*$", "", tail[sec.end():]))
-        cites.append(citation("MTUS", m.group(0), int(year.group(1)) if year else None, sections))
+        elif not has_sections and i + 1 == len(docs):
+            # 2013-14 wording: the topics follow the last document ("..., Topical Analgesics")
+            rest = tail[year.end():] if year else tail
+            sections = split_sections(rest.strip(" ,.;:-")) if rest.strip(" ,.;:-") else []
+        # an ACOEM edition year written before the chapter ("2nd Edition (2004), Chapter 12, Low Back
+        # Complaints") is the year of the chapter named first
+        edition = chapter_year if i == 0 and m.start() == 0 else None
+        cites.append(citation("MTUS", m.group(0), int(year.group(1)) if year else edition, sections))
     return cites
 
 
@@ -264,7 +280,7 @@ def parse_guideline(text: str) -> list[dict[str, Any]]:
     cites: list[dict[str, Any]] = []
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(flat)
-        statement = STATEMENT.sub("", flat[start:end]).strip().rstrip(".")
+        statement = PAGES_AND_PART_OF.sub("", STATEMENT.sub("", flat[start:end])).strip().rstrip(".")
         statement = re.sub(r"\s*(?:Decision\s+)?based\s+on\s*$", "", statement, flags=re.IGNORECASE)
         if NON_MTUS_HEAD.match(statement):
             cites += parse_non_mtus(NON_MTUS_HEAD.sub("", statement, count=1))

@@ -32,8 +32,11 @@ SPANS_KEY = "imr_items"
 DECISION = re.compile(r":[ \t]*(?:\r?\n[ \t\f]*)*(?P<decision>Upheld|Overturned)\b\.?[ \t]*(?=\r?\n|\f|$)",
                       re.IGNORECASE)
 CA_GUIDELINE = re.compile(r"Claims\s+Administrator\s+guideline\s*:", re.IGNORECASE)
-REVIEWER_GUIDELINE = re.compile(r"(?:MAXIMUS|Expert\s+Reviewer(?:'s)?)\s+guideline\s*:", re.IGNORECASE)
-RATIONALE = re.compile(r"Decision\s+rationale\s*:", re.IGNORECASE)
+REVIEWER_GUIDELINE = re.compile(r"(?:MAXIMUS|(?:Expert|Physician|Medical)\s+Reviewer(?:'s)?)\s+guideline\s*:",
+                                re.IGNORECASE)
+# "Decision rationale:"; 2013 letters: "The Physician Reviewer's decision rationale:"
+RATIONALE = re.compile(r"(?:The\s+(?:Physician|Expert|Medical)\s+Reviewer(?:'s|s'|s)?\s+)?Decision\s+rationale\s*:",
+                       re.IGNORECASE)
 PARTIAL = re.compile(
     r"^(?P<original>.+?)\s+was\s+the\s+original\s+request\.?\s+(?P<authorized>.+?)\s+was\s+"
     r"(?:authorized|certified|approved)\b.*?\.\s+The\s+remaining\s+IMR\s+eligible\s+portion\s+of\s+the\s+"
