@@ -100,3 +100,21 @@ def test_2013_wording_physician_reviewer():
     assert [(c.source, c.document, c.sections) for c in item.reviewer_guidelines] == [
         ("ODG", "Low Back", ["Lumbar Supports"])]
     assert item.rationale.startswith("Lumbar supports have not been shown")
+
+
+def test_reviewer_paragraph_variants():
+    from imr_nlp.components.header import HeaderReader
+
+    def read(sentence):
+        header = {}
+        HeaderReader._read_reviewer(f"MAXIMUS Federal Services sent the complete case file to an expert reviewer. "
+                                    f"{sentence} He/she has been in active clinical practice.", header)
+        return header["specialty"], header["licensure"]
+
+    assert read("The expert reviewer is Board Certified in Preventive Medicine, has a subspecialty in Occupational "
+                "Medicine and is licensed to practice in Texas, Illinois, and California.") == (
+        ["Preventive Medicine", "Occupational Medicine"], ["Texas", "Illinois", "California"])
+    assert read("The expert reviewer is a Licensed Psychologist and is licensed to practice in California.") == (
+        [], ["California"])
+    assert read("The expert reviewer is licensed to practice in California and is Board Certified in Orthopaedic "
+                "Surgery.") == (["Orthopaedic Surgery"], ["California"])

@@ -72,6 +72,9 @@ PROSE_REVIEWER = re.compile(
     r",?\s+and\s+is\s+licensed\s+to\s+practice\s+in\s+(?P<states>.+?)\.",
     re.IGNORECASE,
 )
+PROSE_STATES = re.compile(r"\blicensed\s+to\s+practice\s+in\s+(?P<states>.+?)(?=\.|,?\s+and\s+(?:is|has)\b)",
+                          re.IGNORECASE)
+PROSE_BOARD = re.compile(r"Board\s+Certified\s+in\s+(?P<board>.+?)(?=,|\s+and\s+is\b|\.)", re.IGNORECASE)
 AGE = re.compile(r"\b(?P<age>\d{1,3})[\s-]*(?:year|yr)s?[\s-]*old\b", re.IGNORECASE)
 AGE_ALT = re.compile(r"\bage(?:d)?\s*(?::|of)?\s*(?P<age>\d{1,3})\b", re.IGNORECASE)
 SEX_WORDS = {
@@ -83,8 +86,9 @@ PRONOUNS = re.compile(r"\b(he|his|him|she|her|hers)\b", re.IGNORECASE)
 
 
 def split_list(value: str, on_and: bool = False) -> list[str]:
-    """Split "California,North Carolina" (and, for states, "Texas and Ohio") into a list."""
-    parts = re.split(r"\s*,\s*|\s+and\s+" if on_and else r"\s*,\s*", value.strip().rstrip("."))
+    """Split "California,North Carolina" (and, for states, "Texas and Ohio", "Texas, Ohio, and Utah")
+    into a list."""
+    parts = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+" if on_and else r"\s*,\s*", value.strip().rstrip("."))
     return [p.strip() for p in parts if p.strip()]
 
 
@@ -151,10 +155,18 @@ class HeaderReader:
             header["licensure"] = split_list(lic["v"]) if lic else []
             header["specialty"] = split_list(" ".join(spec["v"].split())) if spec else []
             return
-        prose = PROSE_REVIEWER.search(collapse(text).text)
+        flat = collapse(text).text
+        prose = PROSE_REVIEWER.search(flat)
         if prose:
             header["specialty"] = [s for s in (prose["board"], prose["sub"]) if s]
             header["licensure"] = split_list(prose["states"], on_and=True)
+            return
+        # a reviewer who is not board certified ("is a Licensed Psychologist and is licensed to
+        # practice in California"), or a sentence in another order: each part on its own
+        states = PROSE_STATES.search(flat)
+        board = PROSE_BOARD.search(flat)
+        header["licensure"] = split_list(states["states"], on_and=True) if states else []
+        header["specialty"] = [board["board"]] if board else []
 
 
 def _first(match: Optional[re.Match[str]]) -> Optional[str]:
