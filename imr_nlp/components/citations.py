@@ -3,7 +3,10 @@ paragraphs of each disputed item into :class:`GuidelineCitation` records.
 
 A paragraph holds one or more statements "Decision based on MTUS <document> <year>,
 Section(s): <sections>" or "Decision based on Non-MTUS Citation <ODG chapter>, <topics>" (or
-another source). Document names come from a data file of the MTUS documents (with the ACOEM
+another source); letters of 2013-14 also write "The Claims Administrator based its decision on
+the MTUS ACOEM Practice Guidelines, 2nd Edition (2004), Chapter 12, pages 303-305" and "...
+Chronic Pain Medical Treatment Guidelines, Opioids, pages 76-80, which is part of the MTUS"
+(page numbers and that clause are dropped; topics after the last document are its sections). Document names come from a data file of the MTUS documents (with the ACOEM
 chapters the MTUS adopted) and ODG chapters, because those are fixed sets and, unlike
 punctuation, they separate "MTUS Acupuncture Treatment 2007, and Chronic Pain Medical Treatment
 2016" into two documents reliably. A name from the list counts as a cited document where it opens
