@@ -174,8 +174,7 @@ def parse_mtus(text: str) -> list[dict[str, Any]]:
             sections = split_sections(re.sub(r",?\s*(?:and)?\s*$", "", tail[sec.end():]))
         elif not has_sections and i + 1 == len(docs):
             # 2013-14 wording: the topics follow the last document ("..., Topical Analgesics")
-            rest = tail[year.end():] if year else tail
-            sections = split_sections(rest.strip(" ,.;:-")) if rest.strip(" ,.;:-") else []
+            sections = split_sections((tail[year.end():] if year else tail).strip(" ,.;:-"))
         # an ACOEM edition year written before the chapter ("2nd Edition (2004), Chapter 12, Low Back
         # Complaints") is the year of the chapter named first
         edition = chapter_year if i == 0 and m.start() == 0 else None

@@ -31,7 +31,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from ..text import one_line
-from .entities import SPANS_KEY, body_range, get_word_view, match_in_windows, set_ents
+from .entities import SPANS_KEY, WordView, body_range, get_word_view, match_in_windows, set_ents
 
 DOSES_KEY = "imr_doses"
 Span.set_extension("imr_drug", default=None, force=True)
@@ -112,7 +112,7 @@ class DoseTagger:
         start, end = body_range(doc)
         view = get_word_view(self.nlp.tokenizer, doc, start, end)
         found: list[Span] = []
-        matches = sorted(self._matches(view.doc), key=lambda m: (m[1], -m[2]))
+        matches = sorted(self._matches(view), key=lambda m: (m[1], -m[2]))
         taken: set[int] = set()
         for match_id, s, e in matches:
             if any(i in taken for i in range(s, e)):
@@ -152,18 +152,13 @@ class DoseTagger:
                 item.update(item_fields(doc, item, index))
         return doc
 
-    def _matches(self, wdoc: Doc) -> list[tuple[int, int, int]]:
+    def _matches(self, view: WordView) -> list[tuple[int, int, int]]:
         """The Matcher run only on windows that start with a possible first token (a number,
         "#", "QTY", a frequency or route word...): the patterns' REGEX predicates are the cost,
         and most of a letter has no such token."""
-        first = _START_WORDS
-        starts = []
-        for i, t in enumerate(wdoc):
-            text = t.text
-            c = text[:1]
-            if c.isdigit() or c == "#" or text.lower() in first or (c in "xX" and text[1:].isdigit()):
-                starts.append(i)
-        return match_in_windows(self.matcher, wdoc, starts, _WINDOW)
+        starts = [i for i, w in enumerate(view.lower)
+                  if w[:1].isdigit() or w[:1] == "#" or w in _START_WORDS or (w[:1] == "x" and w[1:].isdigit())]
+        return match_in_windows(self.matcher, view.doc, starts, _WINDOW)
 
     def _link(self, doc: Doc, dose: Span, drugs: list[Span]) -> Optional[Span]:
         # a drug more than ~200 characters away cannot be within max_link_words words

@@ -71,6 +71,7 @@ import difflib
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -163,6 +164,12 @@ class WordView:
     offsets: list[int]  # offsets[i] = original char offset of collapsed char i
     source: Doc
     text: str = ""      # the collapsed text (cached: Doc.text rebuilds the string on each access)
+
+    @cached_property
+    def lower(self) -> list[str]:
+        """The lower-cased text of each token, made once for the rules of both imr_entities and
+        imr_doses (reading it off the Doc makes a Python Token per word)."""
+        return [t.lower_ for t in self.doc]
 
     def to_span(self, start_tok: int, end_tok: int, label: str) -> Optional[Span]:
         if end_tok <= start_tok:
@@ -348,7 +355,7 @@ class EntityRecognizer:
         start, end = body_range(doc)
         view = get_word_view(self.nlp.tokenizer, doc, start, end)
         wdoc = view.doc
-        low = [t.lower_ for t in wdoc]
+        low = view.lower
         n = len(low)
         out: list[Span] = []
         cite = self._citation_ranges(doc, view)
