@@ -6,6 +6,7 @@ without a file name cannot be acted on.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Union
 
@@ -113,8 +114,88 @@ def normalize_text(text: str) -> str:
     and old Mac ("\\r") line ends become "\\n", as in PDF text; no-break and other Unicode spaces
     that PDF extraction leaves ("QTY:\\u00a01.00:\\u00a0Upheld") and curly quotes become plain ones,
     one for one (:func:`imr_nlp.text.plain_chars`). A Letter's offsets refer to this text
-    (``Letter.text``)."""
-    return plain_chars(text.replace("\r\n", "\n").replace("\r", "\n"))
+    (``Letter.text``). Page furniture goes too (:func:`drop_page_furniture`).
+    """
+    return drop_page_furniture(plain_chars(text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
+# A page number as a running header or footer prints it: "Page 2 of 9", "PAGE 2", "- 2 -", "2 of 9".
+_PAGE_MARK = re.compile(r"\b(?:Page|PAGE)\s+\d{1,3}(?:\s+(?:of|OF)\s+\d{1,3})?\b|^-\s*\d{1,3}\s*-$|^\d{1,3}\s+of\s+\d{1,3}$")
+# The case number a running header repeats, with or without its label.
+_CASE_MARK = re.compile(r"^(?:(?:IMR\s+)?Case\s+(?:Number|No\.?)\s*:?\s*)?[A-Z]{2}\d{2}-\d{7}\b", re.IGNORECASE)
+_BARE_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+def _furniture(line: str) -> tuple[bool, bool]:
+    """(is a page-number line, carries a case number) for one line of text."""
+    bare = line.strip(" \t\f")
+    rest, n = _PAGE_MARK.subn("", bare)
+    case = _CASE_MARK.search(rest.strip(" \t|-:,"))
+    if case:
+        rest = rest.replace(case.group(0), "")
+    return bool(n) and not re.search(r"\w", rest), bool(case)
+
+
+def drop_page_furniture(text: str) -> str:
+    """Remove running page headers and footers that PDF text keeps between the lines of a letter:
+    page numbers ("Page 2 of 9", "- 2 -", and a bare number next to a page break) and the case
+    number a running header repeats, with the blank lines around them.
+
+    Why: a footer inside a wrapped item name, citation or sentence ("Special Studies\n\nPage 2 of
+    9\n\nMAXIMUS guideline") otherwise becomes part of it ("Special Studies. of 9"), and the blank
+    lines around it read as a paragraph break that cuts an item's text. The lines around a removed
+    footer are joined by one line break. The first line that gives the case number is kept (it
+    may be the header itself), with any page number on it removed; its repeats are dropped.
+    """
+    if "\f" not in text and not re.search(r"(?m)^[ \t]*(?:Page|PAGE|-[ \t]*\d)|^[ \t]*\d{1,3}[ \t]*$|"
+                                          r"^[ \t]*(?:IMR[ \t]+)?Case[ \t]+N|^[ \t]*[A-Z]{2}\d{2}-\d{7}[ \t]*$", text):
+        return text
+    lines = text.split("\n")
+    blank = [not ln.strip(" \t\f") for ln in lines]
+    drop = [False] * len(lines)
+    seen_case = False
+    for i, line in enumerate(lines):
+        if blank[i]:
+            continue
+        page, case = _furniture(line)
+        bare_case = bool(case) and not re.search(r"\w", _CASE_MARK.sub("", line.strip(" \t\f")))
+        if case and (page or bare_case):
+            if seen_case:
+                drop[i] = True
+            else:  # the header's own case number line
+                seen_case = True
+                if page:
+                    lines[i] = _PAGE_MARK.sub("", line).rstrip()
+        elif page or (_BARE_NUMBER.match(line.strip(" \t\f")) and _at_page_break(lines, blank, i)):
+            drop[i] = True
+        elif case:
+            seen_case = True
+    if not any(drop):
+        return "\n".join(lines)
+    for i in [i for i, d in enumerate(drop) if d]:  # the blank lines around a dropped line go with it
+        for step in (-1, 1):
+            j = i + step
+            while 0 <= j < len(lines) and (blank[j] or drop[j]):
+                drop[j] = True
+                j += step
+    return "\n".join(ln for ln, d in zip(lines, drop) if not d)
+
+
+def _at_page_break(lines: list[str], blank: list[bool], i: int) -> bool:
+    """Whether line ``i`` touches a form feed (through blank lines) or is the last text line."""
+    if "\f" in lines[i]:
+        return True
+    j = i - 1
+    while j >= 0 and blank[j]:
+        if "\f" in lines[j]:
+            return True
+        j -= 1
+    j = i + 1
+    while j < len(lines) and blank[j]:
+        if "\f" in lines[j]:
+            return True
+        j += 1
+    return j >= len(lines) or lines[j].lstrip(" \t").startswith("\f")
 
 
 def corpus_letters(folder: Source) -> dict[str, Path]:

@@ -118,3 +118,43 @@ def test_reviewer_paragraph_variants():
         [], ["California"])
     assert read("The expert reviewer is licensed to practice in California and is Board Certified in Orthopaedic "
                 "Surgery.") == (["Orthopaedic Surgery"], ["California"])
+
+
+def with_page_furniture(text: str, every: int, case_number: str) -> str:
+    """``text`` with a running header and footer every ``every`` lines, as PDF text keeps them."""
+    lines, page = text.splitlines(), 1
+    out = []
+    for n, line in enumerate(lines, 1):
+        out.append(line)
+        if n % every == 0:
+            page += 1
+            out += ["", f"Page {page - 1} of 9", "\f" + f"{case_number}   Page {page} of 9", ""]
+    return "\n".join(out)
+
+
+def test_page_headers_and_footers_change_nothing(example_text):
+    clean = imr_nlp.parse(example_text).to_dict()
+    for every in (5, 7, 11):
+        noisy = imr_nlp.parse(with_page_furniture(example_text, every, clean["case_number"])).to_dict()
+        assert noisy["header"] == clean["header"] and noisy["case_number"] == clean["case_number"]
+        def without_offsets(items):  # the removed lines shift the offsets, nothing else
+            return [{k: v for k, v in item.items() if k not in ("start", "end")} for item in items]
+        assert without_offsets(noisy["items"]) == without_offsets(clean["items"])
+        assert noisy["entities"] == clean["entities"]
+
+
+def test_footer_inside_a_wrapped_double_spaced_item():
+    body = ("IMR ISSUES, DECISIONS AND RATIONALES \n\nThe Final Determination was based on decisions for the "
+            "disputed items/services set forth below: \n\nIONTOPHORESIS WITH ELECTRICAL STIMULATION FOR THE "
+            "BILATERAL \n\nPage 3 of 4 \n\n\fSHOULDERS (6 TREATMENTS):  Upheld \n\nClaims Administrator guideline: "
+            "Decision based on MTUS ACOEM Chapter 9 Shoulder Complaints. \n\nMAXIMUS guideline: Decision based on "
+            "Non-MTUS Citation Official Disability Guidelines (ODG) Shoulder Chapter, Iontophoresis \n\n- 4 - \n\n"
+            "Decision rationale: ODG states that iontophoresis is not recommended. \n\n60 \n\n"
+            "The request is not medically necessary. \n\n2 \n")
+    letter = imr_nlp.parse(body)
+    item = letter.items[0]
+    assert item.text == "IONTOPHORESIS WITH ELECTRICAL STIMULATION FOR THE BILATERAL SHOULDERS (6 TREATMENTS)"
+    assert [c.sections for c in item.reviewer_guidelines] == [["Iontophoresis"]]
+    assert "- 4 -" not in letter.text and "Page 3" not in letter.text
+    assert "60" in item.rationale  # a number in the text, not at a page break, stays
+    assert not letter.text.rstrip().endswith("2")  # the last page's number goes

@@ -49,6 +49,21 @@ def test_partial_certification(example_text):
     assert item.partial.remaining == item.text
 
 
+def test_partial_certification_wrapped_at_sentence_ends(example_text):
+    """Narrower lines: "original" and "request." on two lines, and a line that ends with
+    "Administrator." (a sentence end) before "The remaining IMR eligible portion"."""
+    head = "Physical therapy for the left knee eight sessions was the original request. Physical therapy"
+    rewrapped = ("Physical therapy for the left knee eight sessions was the original\nrequest. Physical therapy "
+                 "for the left knee six sessions was\nauthorized by the Claims Administrator.\nThe remaining IMR")
+    text = example_text.replace(head + "\nfor the left knee six sessions was authorized by the Claims "
+                                "Administrator. The remaining IMR", rewrapped)
+    assert text != example_text
+    item = imr_nlp.parse(text).items[1]
+    assert item.partial is not None
+    assert item.partial.original_request == "Physical therapy for the left knee eight sessions"
+    assert item.text == "Physical therapy for the left knee two sessions"
+
+
 def test_citations_are_parsed(example_text):
     norco, therapy = imr_nlp.parse(example_text).items
     assert [c.to_dict() for c in norco.reviewer_guidelines] == [{

@@ -112,8 +112,9 @@ def _item_text_start(text: str, lines: list[tuple[int, int]], line_no: int, floo
     # A partial certification may have a sentence end at a line end: take in its first sentences.
     head = text[start:lines[line_no][1]]
     if re.search(r"remaining\s+IMR\s+eligible", head, re.I) and not re.search(r"original\s+request\s*\.", head, re.I):
-        back = text.rfind("original request", floor, start)
-        if back != -1:
+        backs = list(re.finditer(r"original\s+request", text[floor:start], re.I))  # may wrap
+        if backs:
+            back = floor + backs[-1].start()
             previous_end = max(text.rfind(".", floor, text.rfind("\n", floor, back) + 1), floor)
             start = previous_end + 1
     while start < len(text) and text[start].isspace():
@@ -128,6 +129,8 @@ def read_items(text: str, start: int, end: int) -> list[dict[str, Any]]:
     line_starts = [s for s, _ in lines]
     intro = re.search(r"set\s+forth\s+below\s*:", text[start:end], re.IGNORECASE)
     floor = start + intro.end() if intro else start
+    while floor < end and text[floor] in " \t":  # "set forth below: " (trailing space) still ends the intro line
+        floor += 1
     decisions = [m for m in DECISION.finditer(text, floor, end)]
     items: list[dict[str, Any]] = []
     text_starts: list[int] = []
