@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Union
 
+from .components.sections import DEFAULT_HEADINGS, heading_regex
 from .text import plain_chars
 
 Source = Union[str, os.PathLike]
@@ -124,6 +125,7 @@ _PAGE_MARK = re.compile(r"\b(?:Page|PAGE)\s+\d{1,3}(?:\s+(?:of|OF)\s+\d{1,3})?\b
 # The case number a running header repeats, with or without its label.
 _CASE_MARK = re.compile(r"^(?:(?:IMR\s+)?Case\s+(?:Number|No\.?)\s*:?\s*)?[A-Z]{2}\d{2}-\d{7}\b", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"^\d{1,3}$")
+_HEADINGS = [heading_regex(h) for h in DEFAULT_HEADINGS.values()]
 
 
 def _furniture(line: str) -> tuple[bool, bool]:
@@ -145,7 +147,8 @@ def drop_page_furniture(text: str) -> str:
     9\n\nMAXIMUS guideline") otherwise becomes part of it ("Special Studies. of 9"), and the blank
     lines around it read as a paragraph break that cuts an item's text. The lines around a removed
     footer are joined by one line break. The first line that gives the case number is kept (it
-    may be the header itself), with any page number on it removed; its repeats are dropped.
+    may be the header itself) if it comes before the first section heading, with any page number
+    on it removed; its repeats are dropped.
     """
     if "\f" not in text and not re.search(r"(?m)^[ \t]*(?:Page|PAGE|-[ \t]*\d)|^[ \t]*\d{1,3}[ \t]*$|"
                                           r"^[ \t]*(?:IMR[ \t]+)?Case[ \t]+N|^[ \t]*[A-Z]{2}\d{2}-\d{7}[ \t]*$", text):
@@ -153,10 +156,14 @@ def drop_page_furniture(text: str) -> str:
     lines = text.split("\n")
     blank = [not ln.strip(" \t\f") for ln in lines]
     drop = [False] * len(lines)
+    first_heading = min((text.count("\n", 0, m.start()) for m in (rx.search(text) for rx in _HEADINGS) if m),
+                        default=len(lines))
     seen_case = False
     for i, line in enumerate(lines):
         if blank[i]:
             continue
+        if i >= first_heading:
+            seen_case = True  # past the header: a case number line is a running header's
         page, case = _furniture(line)
         bare_case = bool(case) and not re.search(r"\w", _CASE_MARK.sub("", line.strip(" \t\f")))
         if case and (page or bare_case):

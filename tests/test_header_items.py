@@ -158,3 +158,14 @@ def test_footer_inside_a_wrapped_double_spaced_item():
     assert "- 4 -" not in letter.text and "Page 3" not in letter.text
     assert "60" in item.rationale  # a number in the text, not at a page break, stays
     assert not letter.text.rstrip().endswith("2")  # the last page's number goes
+
+
+def test_running_header_in_a_letter_without_header(example_text):
+    """A 2013-14 letter with no header block: the running header's case number inside the
+    reviewer paragraph is page furniture, not the header."""
+    body = example_text[example_text.index("HOW THE IMR"):]
+    clean = imr_nlp.parse(body)
+    noisy = imr_nlp.parse(with_page_furniture(body, 3, "CM99-0000001"))
+    assert noisy.specialty == clean.specialty and noisy.licensure == clean.licensure
+    assert "CM99-0000001" not in noisy.text
+    assert [i.text for i in noisy.items] == [i.text for i in clean.items]
