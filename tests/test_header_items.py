@@ -169,3 +169,13 @@ def test_running_header_in_a_letter_without_header(example_text):
     assert noisy.specialty == clean.specialty and noisy.licensure == clean.licensure
     assert "CM99-0000001" not in noisy.text
     assert [i.text for i in noisy.items] == [i.text for i in clean.items]
+
+
+def test_header_with_date_of_ur_decision_label():
+    text = ("IMR Case Number: CM13-0001234   Date of Injury: 05/05/2011\n"
+            "Date of UR Decision: 08/01/2013   IMR Application Received: 08/15/2013\n")
+    fields = read_header_fields(text)
+    assert fields["case_number"] == "CM13-0001234"
+    assert fields["ur_denial_date"] == "08/01/2013"
+    assert fields["date_of_injury"] == "05/05/2011"
+    assert fields["application_received"] == "08/15/2013"

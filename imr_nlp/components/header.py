@@ -34,6 +34,7 @@ HEADER_LABELS: list[tuple[str, str, str]] = [
     (r"Date\s+of\s+Injury\s*:", "date_of_injury", "date"),
     (r"Decision\s+Date\s*:", "decision_date", "date"),
     (r"UR\s+Denial\s+Date\s*:", "ur_denial_date", "date"),
+    (r"(?:Date\s+of\s+UR\s+(?:Decision|Denial)|UR\s+Decision\s+Date)\s*:", "ur_denial_date", "date"),
     (r"Priority\s*:", "priority", "priority"),
     (r"Application(?:\s+Received\s*:|\b)", "application_received", "date"),
     (r"Received\s*:", "", ""),  # the wrapped second half of "Application Received:"
