@@ -179,3 +179,18 @@ def test_header_with_date_of_ur_decision_label():
     assert fields["ur_denial_date"] == "08/01/2013"
     assert fields["date_of_injury"] == "05/05/2011"
     assert fields["application_received"] == "08/15/2013"
+
+
+def test_sections_found_when_a_heading_is_lost_or_run_into_the_text(example_text):
+    """A heading drawn as an image (missing from the text) or run into its first line: the
+    section is placed by its heading words anywhere or by its opening form sentence."""
+    clean = imr_nlp.parse(example_text)
+    variants = [example_text.replace(h, "") for h in (
+        "IMR ISSUES, DECISIONS AND RATIONALES", "CLINICAL CASE SUMMARY", "HOW THE IMR FINAL DETERMINATION WAS MADE")]
+    variants.append(example_text.replace("IMR ISSUES, DECISIONS AND RATIONALES\n", "IMR ISSUES, DECISIONS AND RATIONALES "))
+    for text in variants:
+        assert text != example_text
+        letter = imr_nlp.parse(text)
+        assert [s.label for s in letter.sections] == ["HEADER", "REVIEWER", "SUMMARY", "ISSUES"]
+        assert [(i.text, i.decision) for i in letter.items] == [(i.text, i.decision) for i in clean.items]
+        assert letter.specialty == clean.specialty and letter.warnings == []

@@ -3,7 +3,9 @@
 IMR letters of every layout since 2013 carry the same three headings ("HOW THE IMR FINAL
 DETERMINATION WAS MADE", "CLINICAL CASE SUMMARY", "IMR ISSUES, DECISIONS AND RATIONALES"); the
 header block (case number and dates) is whatever precedes the first heading. Headings are found
-as whole lines, allowing any spacing inside them, so hard wraps and odd spacing do not hide them.
+as whole lines, allowing any spacing inside them, so hard wraps and odd spacing do not hide them;
+a heading the extraction ran into the next line of text, or lost, is found by its words anywhere
+or by the form sentence that opens its section (``OPENING_SENTENCES``).
 The spans land on ``doc.spans["imr_sections"]`` so they serialize with the Doc.
 """
 from __future__ import annotations
@@ -25,10 +27,24 @@ DEFAULT_HEADINGS: dict[str, str] = {
 }
 
 
+# Form sentences that open each section in every layout; they place a section whose heading the
+# PDF text lost (a heading drawn as an image, or dropped by the extractor).
+OPENING_SENTENCES: dict[str, str] = {
+    "REVIEWER": "MAXIMUS Federal Services sent the complete case file",
+    "SUMMARY": "The expert reviewer developed the following clinical case summary",
+    "ISSUES": "The Final Determination was based on decisions for the disputed items",
+}
+
+
 def heading_regex(heading: str) -> re.Pattern[str]:
     """A heading as a line of its own, words separated by any whitespace."""
     words = [re.escape(w) for w in heading.split()]
     return re.compile(r"(?:^|(?<=[\n\f]))[ \t]*" + r"\s+".join(words) + r"[ \t]*(?=\r?\n|\f|$)")
+
+
+def _phrase_regex(phrase: str, flags: int = 0) -> re.Pattern[str]:
+    """A phrase anywhere, words separated by any whitespace."""
+    return re.compile(r"(?<![\w])" + r"\s+".join(re.escape(w) for w in phrase.split()) + r"(?![\w])", flags)
 
 
 class SectionSegmenter:
@@ -37,13 +53,17 @@ class SectionSegmenter:
     def __init__(self, nlp: Language, name: str, headings: dict[str, str]):
         self.name = name
         self.headings = dict(headings)
-        self._regexes = {label: heading_regex(h) for label, h in self.headings.items()}
+        # a heading on a line of its own; else the heading run into its first line of text; else
+        # the section's opening form sentence
+        self._regexes = {label: [heading_regex(h), _phrase_regex(h)]
+                         + ([_phrase_regex(OPENING_SENTENCES[label], re.IGNORECASE)] if label in OPENING_SENTENCES else [])
+                         for label, h in self.headings.items()}
 
     def find_headings(self, text: str) -> list[tuple[int, int, str]]:
         """(heading start, heading end, label) for the first occurrence of each heading, in order."""
         found = []
-        for label, regex in self._regexes.items():
-            m = regex.search(text)
+        for label, regexes in self._regexes.items():
+            m = next((m for m in (rx.search(text) for rx in regexes) if m), None)
             if m:
                 found.append((m.start(), m.end(), label))
         return sorted(found)
