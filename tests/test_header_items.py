@@ -194,3 +194,13 @@ def test_sections_found_when_a_heading_is_lost_or_run_into_the_text(example_text
         assert [s.label for s in letter.sections] == ["HEADER", "REVIEWER", "SUMMARY", "ISSUES"]
         assert [(i.text, i.decision) for i in letter.items] == [(i.text, i.decision) for i in clean.items]
         assert letter.specialty == clean.specialty and letter.warnings == []
+
+
+def test_wrapped_specialty_list_in_double_spaced_text(example_text):
+    wrapped = example_text.replace("Physical Medicine & Rehabilitation, Pain Management",
+                                   "Physical Medicine & Rehabilitation, Pain\nManagement")
+    assert wrapped != example_text
+    for text in (wrapped, double_spaced(wrapped)):
+        letter = imr_nlp.parse(text)
+        assert letter.specialty == ["Physical Medicine & Rehabilitation", "Pain Management"]
+        assert letter.licensure == ["California", "Oregon"]

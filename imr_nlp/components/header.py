@@ -64,8 +64,10 @@ PROSE_UR_DENIAL = re.compile(
     re.IGNORECASE,
 )
 LICENSURE = re.compile(r"State\(s\)\s+of\s+Licensure\s*:[ \t]*(?P<v>[^\n\f]*)", re.IGNORECASE)
-# A specialty list may wrap onto the next line; it ends at a blank line or a heading.
-SPECIALTY = re.compile(r"Certification\(s\)\s*/\s*Specialty\s*:[ \t]*(?P<v>[^\n\f]*(?:\n(?![ \t]*\n|[ \t]*(?-i:[A-Z ]{8,})$)[^\n\f]*)*)",
+# A specialty list may wrap onto the next line, after a blank line in double-spaced text; it ends
+# at a heading, a "Label:" line or the end of the reviewer section.
+SPECIALTY = re.compile(r"Certification\(s\)\s*/\s*Specialty\s*:[ \t]*(?P<v>[^\n\f]*(?:\n(?:[ \t]*\n)*"
+                       r"(?![ \t]*(?-i:[A-Z ]{8,})[ \t]*$)(?=[ \t]*\S)(?![^\n]*:)[^\n\f]*)*)",
                        re.IGNORECASE | re.MULTILINE)
 PROSE_REVIEWER = re.compile(
     r"Board\s+Certified\s+in\s+(?P<board>.+?)"
