@@ -26,7 +26,7 @@ from imr_nlp.evaluate import find_letter, format_report, read_gold, score  # noq
 from imr_nlp.letter import Letter  # noqa: E402
 from imr_nlp.pipeline import build_pipeline, with_entity_model  # noqa: E402
 from imr_nlp.sources import corpus_letters, letter_text  # noqa: E402
-from imr_nlp.training import train_entities  # noqa: E402
+from imr_nlp.training import DOUBLE_SPACED_FRACTION, double_spaced, train_entities  # noqa: E402
 
 GOLD = ROOT / "data" / "gold" / "dwc-imr-2017.jsonl"
 SPLITS = ROOT / "data" / "splits.json"
@@ -44,6 +44,10 @@ def main(argv=None) -> None:
                     "(ANNOTATION.md JSONL) here, to compare with other annotations")
     ap.add_argument("--max-steps", type=int, help="override training.max_steps of the entity config "
                     "(to measure whether longer training helps held-out letters)")
+    ap.add_argument("--double-spaced", action="store_true", help="score the held-out letters double-spaced, "
+                    "as 2013-14 letters come out of their PDFs (training letters as usual)")
+    ap.add_argument("--double-spaced-fraction", type=float, default=DOUBLE_SPACED_FRACTION,
+                    help="share of training letters also given double-spaced (imr_nlp.training)")
     args = ap.parse_args(argv)
     overrides = {"training.max_steps": args.max_steps} if args.max_steps else None
     if not CORPUS.is_dir():
@@ -62,10 +66,13 @@ def main(argv=None) -> None:
             best = work / "ner" / "model-best"
             if not best.is_dir():
                 work.mkdir(parents=True, exist_ok=True)
-                best = train_entities(GOLD, CORPUS, work / "ner", cases=rest, overrides=overrides)
+                best = train_entities(GOLD, CORPUS, work / "ner", cases=rest, overrides=overrides,
+                                      double_spaced_fraction=args.double_spaced_fraction)
             nlp = with_entity_model(build_pipeline(with_entities=True), best)
             for case in held:
                 text = letter_text(find_letter(records[case], letters))
+                if args.double_spaced:
+                    text = double_spaced(text)
                 pairs.append((Letter.from_doc(nlp(text)).to_dict(), records[case]))
         print(f"fold {k + 1}/{args.folds} done ({time.time() - t0:.0f}s)", flush=True)
     if args.predictions:

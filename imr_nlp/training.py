@@ -26,6 +26,8 @@ from .sources import letter_text
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "entities.cfg"
 MODEL_LABELS = ("DRUG", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
+# share of training letters also given double-spaced (see build_entity_docbins)
+DOUBLE_SPACED_FRACTION = 0.3
 # on equal length, which label wins an overlap (a drug named in a treatment stays a drug...)
 _PRIORITY = {"DIAGNOSIS": 0, "DRUG": 1, "GUIDELINE": 2, "TREATMENT": 3, "BODY_PART": 4, "DOSE": 5}
 
@@ -65,9 +67,20 @@ def project_mentions(doc: Doc, entities: dict[str, list[str]], labels: Iterable[
     return filter_spans(spans)
 
 
+def double_spaced(text: str) -> str:
+    """``text`` as 2013-14 letters come out of their PDFs: a blank line after every line, and a
+    space before each line end."""
+    return "\n\n".join(line + " " for line in text.split("\n"))
+
+
 def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterable[str], dev_fraction: float = 0.15,
-                         seed: int = 2017, labels: Iterable[str] = MODEL_LABELS) -> tuple[Path, Path]:
-    """Write ``train.spacy`` and ``dev.spacy`` (dev = a held-out slice of ``cases``) to ``out_dir``."""
+                         seed: int = 2017, labels: Iterable[str] = MODEL_LABELS,
+                         double_spaced_fraction: float = 0.0) -> tuple[Path, Path]:
+    """Write ``train.spacy`` and ``dev.spacy`` (dev = a held-out slice of ``cases``) to ``out_dir``.
+
+    ``double_spaced_fraction``: that share of the training letters (seeded) is added a second time,
+    double-spaced (:func:`double_spaced`), so that the recognizer does not learn that a mention
+    sits next to a one-line break only; the dev letters stay as they are."""
     records = {r["case_number"]: r for r in read_gold(gold)}
     nlp = blank()
     cases = sorted(c for c in cases if c in records)
@@ -83,9 +96,14 @@ def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterabl
         path = Path(corpus) / (rec.get("source_file") or f"{case}.txt")
         if not path.exists():
             continue
-        doc = nlp.make_doc(letter_text(path))  # the text parse() would see
-        doc.set_ents(project_mentions(doc, rec.get("entities", {}), labels), default="outside")
-        bins["dev" if case in dev_cases else "train"].add(doc)
+        text = letter_text(path)  # the text parse() would see
+        variants = [text]
+        if case not in dev_cases and rng.random() < double_spaced_fraction:
+            variants.append(double_spaced(text))
+        for variant in variants:
+            doc = nlp.make_doc(variant)
+            doc.set_ents(project_mentions(doc, rec.get("entities", {}), labels), default="outside")
+            bins["dev" if case in dev_cases else "train"].add(doc)
     if not len(bins["dev"]):
         # tiny gold: evaluate on the training docs rather than on nothing
         bins["dev"] = bins["train"]
@@ -96,7 +114,8 @@ def build_entity_docbins(gold: Path, corpus: Path, out_dir: Path, cases: Iterabl
 
 
 def train_entities(gold: Path, corpus: Path, out_dir: Path, cases: Optional[Iterable[str]] = None,
-                   config: Path = CONFIG, overrides: Optional[dict[str, Any]] = None) -> Path:
+                   config: Path = CONFIG, overrides: Optional[dict[str, Any]] = None,
+                   double_spaced_fraction: float = DOUBLE_SPACED_FRACTION) -> Path:
     """Train the entity NER on the gold letters (``cases``: only these case numbers); the best
     model lands in ``out_dir/model-best``."""
     if cases is None:
@@ -105,7 +124,8 @@ def train_entities(gold: Path, corpus: Path, out_dir: Path, cases: Optional[Iter
     if not cases:
         raise ValueError(f"{gold}: no gold letters to train on")
     out_dir = Path(out_dir)
-    train, dev = build_entity_docbins(gold, corpus, out_dir / "corpus", cases)
+    train, dev = build_entity_docbins(gold, corpus, out_dir / "corpus", cases,
+                                      double_spaced_fraction=double_spaced_fraction)
     cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
            "--paths.train", str(train), "--paths.dev", str(dev)]
     for k, v in (overrides or {}).items():

@@ -212,6 +212,26 @@ def test_project_mentions_for_training():
     assert ("left shoulder", "BODY_PART") in got  # the second, non-nested occurrence
 
 
+def test_training_letters_also_given_double_spaced(tmp_path):
+    """build_entity_docbins adds double-spaced copies of training letters (2013-14 PDFs come out
+    that way) with the same gold mentions; the dev letters stay single."""
+    from spacy.tokens import DocBin
+
+    from conftest import EXAMPLE, ROOT
+    from imr_nlp.training import build_entity_docbins
+
+    gold = ROOT / "data" / "examples" / "example_gold.jsonl"
+    train, dev = build_entity_docbins(gold, EXAMPLE.parent, tmp_path, ["CM99-0000001"],
+                                      double_spaced_fraction=1.0)
+    nlp = spacy.blank("en")
+    docs = list(DocBin().from_disk(train).get_docs(nlp.vocab))
+    assert len(docs) == 2
+    single, double = docs
+    assert "\n\n" in double.text and double.text.count("\n") > 1.5 * single.text.count("\n")
+    mentions = [sorted((e.label_, " ".join(e.text.split())) for e in d.ents) for d in docs]
+    assert mentions[0] == mentions[1] and mentions[0]
+
+
 def _rule_doc(nlp, text):
     return nlp("CLINICAL CASE SUMMARY\n" + text)
 
