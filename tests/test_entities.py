@@ -421,3 +421,10 @@ def test_sites_extend_over_muscles_and_generic_nouns_before_non_anatomy_are_not_
     body = texts(d, "BODY_PART")
     assert {"lateral deltoid muscles", "upper trapezii muscles"} <= body
     assert "muscle" not in body
+
+
+def test_general_medical_history_conditions(nlp):
+    d = _rule_doc(nlp, "Past medical history includes COPD, atrial fibrillation, a prior TIA and opioid-induced\n"
+                  "constipation. She also has Dupuytren's contracture of the left hand.")
+    dx = texts(d, "DIAGNOSIS")
+    assert {"copd", "atrial fibrillation", "tia", "opioid-induced constipation", "dupuytren's contracture"} <= dx
