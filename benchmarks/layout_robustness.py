@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import imr_nlp  # noqa: E402
 from imr_nlp.components.sections import DEFAULT_HEADINGS  # noqa: E402
+from imr_nlp.training import double_spaced  # noqa: E402
 
 SPLITS = ROOT / "data" / "splits.json"
 CORPUS = Path(os.environ.get("IMR_SHARED", ROOT.parent / "shared")) / "corpus" / "dwc-imr-2017" / "txt"
@@ -42,10 +43,6 @@ def page_furniture(text: str, case: str) -> str:
             page = n // 37
             out += ["", f"Page {page} of 9", f"\f{case}   Page {page + 1} of 9", ""]
     return "\n".join(out)
-
-
-def double_spaced(text: str, case: str) -> str:
-    return "\n\n".join(line + " " for line in text.split("\n"))
 
 
 def rewrapped(text: str, case: str, width: int = 60) -> str:
@@ -71,7 +68,7 @@ def headings_lost(text: str, case: str) -> str:
 
 SHAPES: dict[str, Callable[[str, str], str]] = {
     "page headers and footers": page_furniture,
-    "double-spaced": double_spaced,
+    "double-spaced": lambda text, case: double_spaced(text),
     "re-wrapped at 60 columns": rewrapped,
     "Windows line ends": windows_line_ends,
     "upper-case item names": upper_case_items,

@@ -128,14 +128,13 @@ _BARE_NUMBER = re.compile(r"^\d{1,3}$")
 _HEADINGS = [heading_regex(h) for h in DEFAULT_HEADINGS.values()]
 
 
-def _furniture(line: str) -> tuple[bool, bool]:
-    """(is a page-number line, carries a case number) for one line of text."""
-    bare = line.strip(" \t\f")
-    rest, n = _PAGE_MARK.subn("", bare)
+def _furniture(line: str) -> tuple[bool, bool, bool]:
+    """(has a page number, has a case number, has nothing else) for one line of text."""
+    rest, pages = _PAGE_MARK.subn("", line.strip(" \t\f"))
     case = _CASE_MARK.search(rest.strip(" \t|-:,"))
     if case:
         rest = rest.replace(case.group(0), "")
-    return bool(n) and not re.search(r"\w", rest), bool(case)
+    return bool(pages), bool(case), not re.search(r"\w", rest)
 
 
 def drop_page_furniture(text: str) -> str:
@@ -164,16 +163,15 @@ def drop_page_furniture(text: str) -> str:
             continue
         if i >= first_heading:
             seen_case = True  # past the header: a case number line is a running header's
-        page, case = _furniture(line)
-        bare_case = bool(case) and not re.search(r"\w", _CASE_MARK.sub("", line.strip(" \t\f")))
-        if case and (page or bare_case):
+        page, case, nothing_else = _furniture(line)
+        if case and nothing_else:
             if seen_case:
                 drop[i] = True
             else:  # the header's own case number line
                 seen_case = True
                 if page:
                     lines[i] = _PAGE_MARK.sub("", line).rstrip()
-        elif page or (_BARE_NUMBER.match(line.strip(" \t\f")) and _at_page_break(lines, blank, i)):
+        elif (page and nothing_else) or (_BARE_NUMBER.match(line.strip(" \t\f")) and _at_page_break(lines, blank, i)):
             drop[i] = True
         elif case:
             seen_case = True
