@@ -428,3 +428,13 @@ def test_general_medical_history_conditions(nlp):
                   "constipation. She also has Dupuytren's contracture of the left hand.")
     dx = texts(d, "DIAGNOSIS")
     assert {"copd", "atrial fibrillation", "tia", "opioid-induced constipation", "dupuytren's contracture"} <= dx
+
+
+def test_procedures_found_by_their_form(nlp):
+    """Procedures missing from the lexicon: a procedure word ending, a surgical head with its lesion."""
+    d = _rule_doc(nlp, "He underwent a right thumb scar tissue excision and a synovectomy, then a left\n"
+                  "biceps tenodesis. A functional restoration program was discussed; an electro-\n"
+                  "myography was normal. There was a reduction in pain. A repeat arthrogram is requested.")
+    t = texts(d, "TREATMENT")
+    assert {"scar tissue excision", "synovectomy", "biceps tenodesis", "arthrogram"} <= t
+    assert not {"thumb scar tissue excision", "left biceps tenodesis", "program", "myography", "reduction"} & t

@@ -22,7 +22,10 @@ Rules (data in ``imr_nlp/resources``)
                cortisone injection"); plus the catch-all phrases of treatment_catchalls.json
                ("medications", "diagnostic studies", "conservative care", "rest") only in a sentence
                about this patient or request that is not a guideline statement (ANNOTATION.md:
-               catch-alls only when listed as treatment given). Work status is not a treatment.
+               catch-alls only when listed as treatment given); procedures the lexicon lacks, by
+               their form (procedure_words.json): a procedure word ending ("synovectomy",
+               "arthrogram") and a surgical head with the lesion before it ("scar tissue excision",
+               "biceps tenodesis"). Work status is not a treatment.
     GUIDELINE  guidelines.txt: source names as written ("ACOEM Guidelines" -> "ACOEM") and MTUS
                document titles (short ones on ORTH, long ones in any case); a title written after
                "MTUS" ("MTUS 2016 Chronic Pain Guidelines" -> "Chronic Pain Guidelines"); and the
@@ -273,6 +276,11 @@ class EntityRecognizer:
         self.treatments = read_lines(res / "treatments.txt")
         self.treatment_tails = {t.lower().split()[-1] for t in self.treatments}
         self.device_heads = {w.lower() for w in read_lines(res / "treatment_devices.txt")}
+        procedures = json.loads((res / "procedure_words.json").read_text(encoding="utf8"))
+        self.procedure_endings = tuple(w.lower() for w in procedures["endings"])
+        self.not_procedures = {w.lower() for w in procedures["not_procedures"]}
+        self.procedure_heads = {w.lower() for w in procedures["heads"]}
+        self.procedure_objects = {w.lower() for w in procedures["object_words"]}
         self.treatment_set = {" ".join(t.lower().split()) for t in self.treatments}
         catchalls = json.loads((res / "treatment_catchalls.json").read_text(encoding="utf8"))
         self.catchalls = {t.lower() for t in catchalls["terms"]}
@@ -429,6 +437,7 @@ class EntityRecognizer:
         for i, w in enumerate(low):
             if w in self.device_heads and i not in in_treat and i > 0 and low[i - 1] in self.device_site_words:
                 treat_spans.append(self._extend_treatment(low, i, i + 1))
+        treat_spans = self._procedure_spans(low, treat_spans)
         treat_spans = filter_tuple_spans(treat_spans)
         for s, e in treat_spans:
             add(s, e, "TREATMENT")
@@ -551,6 +560,36 @@ class EntityRecognizer:
             s -= 1
             k += 1
         return s, e
+
+    def _procedure_spans(self, low: list[str], treat_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Procedures found by their form (``procedure_words.json``), ``treat_spans`` (the lexicon's)
+        updated: a surgical head noun takes the anatomy or lesion written before it ("scar tissue
+        excision", "umbilical hernia repair", "biceps tenodesis"), found in the lexicon or not; a
+        word with a procedure ending not in the lexicon is one ("synovectomy", "tenotomy",
+        "arthrogram")."""
+        lesion = (self.procedure_objects | self.dx_all_heads) - self.laterality
+        objects = lesion | (self.body_words - self.laterality)
+        out = []
+        heads = {}  # last token of a lexicon name that ends in a surgical head -> its start
+        for s, e in treat_spans:
+            if low[e - 1] in self.procedure_heads:
+                heads[e - 1] = s
+            out.append((s, e))
+        taken = {i for s, e in treat_spans for i in range(s, e)}
+        for i, w in enumerate(low):
+            if w in self.procedure_heads and (i not in taken or i in heads):
+                s0 = s = heads.get(i, i)
+                # the anatomy right before the head, then lesion words only ("thumb scar tissue
+                # excision" -> "scar tissue excision", as ANNOTATION.md's site-less names)
+                while s > 0 and i - s < 3 and (low[s - 1] in lesion if s < s0 else low[s - 1] in objects):
+                    s -= 1
+                if s < s0:
+                    out.append((s, i + 1))
+                    continue
+            if i not in taken and w.isalpha() and w.endswith(self.procedure_endings) \
+                    and w not in self.not_procedures and len(w) > 7 and (i == 0 or low[i - 1] != "-"):
+                out.append((i, i + 1))
+        return out
 
     def _trim_treatment_start(self, low: list[str], s: int, e: int, names: set[str]) -> int:
         """The start of treatment ``low[s:e]`` without leading site and peri-operative words, as
