@@ -438,3 +438,18 @@ def test_procedures_found_by_their_form(nlp):
     t = texts(d, "TREATMENT")
     assert {"scar tissue excision", "synovectomy", "biceps tenodesis", "arthrogram"} <= t
     assert not {"thumb scar tissue excision", "left biceps tenodesis", "program", "myography", "reduction"} & t
+
+
+def test_medication_is_a_treatment_only_in_a_list_of_care(nlp):
+    """'medication' names the patient's care in a list of treatment given, not when it refers to a drug."""
+    given = _rule_doc(nlp, "Treatment has included physical therapy and medication. He walks daily.")
+    assert "medication" in texts(given, "TREATMENT")
+    back = _rule_doc(nlp, "The patient's current medication regimen was not provided. There is no evidence\n"
+                     "the patient cannot tolerate this medication in oral form.")
+    assert "medication" not in texts(back, "TREATMENT")
+
+
+def test_education_is_a_treatment(nlp):
+    d = _rule_doc(nlp, "The use of active treatment modalities (e.g., exercise, education, activity modification)\n"
+                  "is emphasized.")
+    assert "education" in texts(d, "TREATMENT")

@@ -289,6 +289,8 @@ class EntityRecognizer:
         self.treatment_or_catchall = self.treatment_set | self.catchalls
         self.case_context = re.compile(catchalls["case_context"], re.IGNORECASE)
         self.guideline_context = re.compile(catchalls["guideline_context"], re.IGNORECASE)
+        self.list_only = {t.lower() for t in catchalls.get("list_only", [])}
+        self.list_context = re.compile(catchalls.get("list_context", r"(?!)"), re.IGNORECASE)
         self.guidelines = read_lines(res / "guidelines.txt")
         body = json.loads((res / "body_parts.json").read_text(encoding="utf8"))
         dx = json.loads((res / "diagnoses.json").read_text(encoding="utf8"))
@@ -430,7 +432,7 @@ class EntityRecognizer:
             if self._drug_class(low[s - 1] if s > 0 else "", low[s:e]):
                 continue
             ns, ne = self._extend_treatment(low, s, e)
-            if (ns, ne) != (s, e) or self._given(self._sentence(wdoc, low, s)):
+            if (ns, ne) != (s, e) or self._given(self._sentence(wdoc, low, s), " ".join(low[s:e])):
                 treat_spans.append((ns, ne))
         # a device named by its site and a head noun not in the lexicon ("lumbar spine support")
         in_treat = {i for s, e in treat_spans for i in range(s, e)}
@@ -518,11 +520,16 @@ class EntityRecognizer:
         out of DRUG and TREATMENT."""
         return words[-1] in _MEDICATION and (words[0] in self.drug_class_words or before in self.drug_class_words)
 
-    def _given(self, sentence: str) -> bool:
+    def _given(self, sentence: str, term: str = "") -> bool:
         """Whether a sentence speaks of this patient's care or request ("Treatment to date has
         included medications", "the patient had injections") rather than stating a guideline
-        ("the MTUS recommends active therapies"): where a catch-all phrase is a TREATMENT."""
-        return bool(self.case_context.search(sentence)) and not self.guideline_context.search(sentence)
+        ("the MTUS recommends active therapies"): where a catch-all phrase is a TREATMENT. A
+        ``list_only`` term ("medication") must stand in a list of the treatment given."""
+        if self.guideline_context.search(sentence):
+            return False
+        if term in self.list_only:
+            return bool(self.list_context.search(sentence))
+        return bool(self.case_context.search(sentence))
 
     def _extend_treatment(self, low: list[str], s: int, e: int) -> tuple[int, int]:
         """A treatment name with the word that makes it a service ("MRI scan", "ultrasound
@@ -812,7 +819,8 @@ class EntityRecognizer:
             if self._drug_class(ent.doc[ent.start - 1].lower_ if ent.start > 0 else "", words):
                 return False
             if " ".join(words) in self.catchalls:
-                return self._given(_sentence_at(doc_text(ent.doc), ent.start_char, ent.end_char).lower())
+                return self._given(_sentence_at(doc_text(ent.doc), ent.start_char, ent.end_char).lower(),
+                                   " ".join(words))
             return words[-1] in self.treatment_tails and not any(w in self.dx_all_heads for w in words)
         return True
 
