@@ -190,6 +190,9 @@ def test_sentence_splitter_keeps_abbreviations():
     ("There is no evidence that the patient has failed first-line care.", ["criteria_not_met"],
      ["insufficient_evidence"]),
     ("There is insufficient evidence to support its efficacy.", ["insufficient_evidence"], []),
+    # ... and "no evidence showing effectiveness" is weak science, not a missing criterion
+    ("There is no evidence showing effectiveness for this modality in shoulder conditions.",
+     ["insufficient_evidence"], ["criteria_not_met"]),
     ("Topical analgesics are largely experimental.", ["insufficient_evidence"], []),
     ("The request did not specify the frequency or the body part.", ["request_incomplete"], []),
     ("As the requested surgery is not medically necessary, the post-operative brace is not necessary.",
