@@ -453,3 +453,10 @@ def test_education_is_a_treatment(nlp):
     d = _rule_doc(nlp, "The use of active treatment modalities (e.g., exercise, education, activity modification)\n"
                   "is emphasized.")
     assert "education" in texts(d, "TREATMENT")
+
+
+def test_services_from_the_checklist_and_consultations_by_specialty(nlp):
+    d = _rule_doc(nlp, "The request was for a nutritionist consultation, pulmonary function testing, a stair lift\n"
+                  "and osteopathic manipulative treatment.")
+    assert {"nutritionist consultation", "pulmonary function testing", "stair lift",
+            "osteopathic manipulative treatment"} <= texts(d, "TREATMENT")

@@ -915,7 +915,14 @@ _CONSULT_LEFT = {"neurologic", "neurological", "neurology", "neurologist", "neur
                  "orthopedic", "orthopaedic", "surgical", "psych", "psychiatric", "psychological", "psychology",
                  "cardiac", "cardiology", "interventionist", "pain", "rheumatology", "podiatry", "podiatric",
                  "medicine", "physical", "management", "medication", "specialist", "audiologist",
-                 "audiological", "hearing", "home", "nurse", "dental", "urology", "gastroenterology"}
+                 "audiological", "hearing", "home", "nurse", "dental", "urology", "gastroenterology",
+                 # specialties from a list of medical specialties, not from letters
+                 "nutritionist", "nutrition", "nutritional", "dietitian", "dietary", "endocrinology", "internal",
+                 "internist", "ophthalmology", "ophthalmologic", "optometry", "ent", "otolaryngology",
+                 "dermatology", "pulmonology", "pulmonary", "hand", "spine", "sleep", "vascular", "plastic",
+                 "physiatry", "physiatrist", "chiropractic", "occupational", "vocational", "toxicology",
+                 "addiction", "infectious", "oncology", "hematology", "nephrology", "sports", "hepatology",
+                 "neuropsychological", "neuropsychology", "rheumatologist", "urologist", "cardiologist"}
 _INJECTION_LEFT = {"subacromial", "cortisone", "steroid", "corticosteroid", "prp", "transforaminal", "epidural",
                    "intra-articular", "intraarticular"}
 
