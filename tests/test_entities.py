@@ -460,3 +460,12 @@ def test_services_from_the_checklist_and_consultations_by_specialty(nlp):
                   "and osteopathic manipulative treatment.")
     assert {"nutritionist consultation", "pulmonary function testing", "stair lift",
             "osteopathic manipulative treatment"} <= texts(d, "TREATMENT")
+
+
+def test_one_word_treatments_written_as_one_stay_one(nlp):
+    d = _rule_doc(nlp, "Treatment has included chiropractic/physiotherapy, braces-splints and ice-heat therapy.\n"
+                  "Nerve conduction studies-electromyography was requested.")
+    t = texts(d, "TREATMENT")
+    assert {"chiropractic/physiotherapy", "braces-splints", "ice-heat therapy", "nerve conduction studies",
+            "electromyography"} <= t
+    assert not {"chiropractic", "splints", "nerve conduction studies-electromyography"} & t

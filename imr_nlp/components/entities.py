@@ -440,7 +440,7 @@ class EntityRecognizer:
             if w in self.device_heads and i not in in_treat and i > 0 and low[i - 1] in self.device_site_words:
                 treat_spans.append(self._extend_treatment(low, i, i + 1))
         treat_spans = self._procedure_spans(low, treat_spans)
-        treat_spans = filter_tuple_spans(treat_spans)
+        treat_spans = _join_written_as_one(wdoc, low, filter_tuple_spans(treat_spans))
         for s, e in treat_spans:
             add(s, e, "TREATMENT")
         treat_tokens = set()
@@ -955,6 +955,21 @@ def _inside(view: "WordView", wdoc: Doc, s: int, e: int, ranges: list[tuple[int,
     """Whether view tokens [s, e) lie in one of the original-text char ``ranges``."""
     a = view.offsets[wdoc[s].idx]
     return any(lo <= a < hi for lo, hi in ranges)
+
+
+def _join_written_as_one(wdoc: Doc, low: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One-word treatments written as one with "/" or "-" and the treatment after them
+    ("chiropractic/physiotherapy", "braces-splints", "ice-heat therapy") are one mention, as
+    ANNOTATION.md writes them; two longer names joined so stay two ("nerve conduction
+    studies-electromyography")."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and out[-1][1] - out[-1][0] == 1 and s == out[-1][1] + 1 and low[s - 1] in ("/", "-") \
+                and not wdoc[s - 2].whitespace_ and not wdoc[s - 1].whitespace_:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
 
 
 def filter_tuple_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
