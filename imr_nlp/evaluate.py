@@ -23,6 +23,8 @@ from .components.reasons import LABELS as REASON_LABELS
 from .letter import ENTITY_LABELS
 from .text import one_line, plain_chars
 
+# item fields scored on the matched items (ANNOTATION.md "Item fields")
+ITEM_FIELDS = ("text", "treatment", "drugs", "dose", "quantity")
 HEADER_FIELDS = ("date_assigned", "date_of_injury", "decision_date", "ur_denial_date", "priority",
                  "application_received")
 STOPWORDS = {"the", "of", "and", "a", "an", "in", "on", "to", "for", "with", "or", "at", "by", "&", "-", "/"}
@@ -172,12 +174,22 @@ def add_entity_mentions(pred: dict[str, Any], gold: dict[str, Any], exact: dict[
     return diffs
 
 
+def _item_field(item: dict[str, Any], name: str) -> Any:
+    """An item field in comparable form: text folded as entity mentions are, drug lists as sets."""
+    value = item.get(name)
+    if name == "drugs":
+        return sorted({norm_text(d) for d in value or []})
+    return norm_text(value) if value else None
+
+
 def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
     """Score (predicted record, gold record) pairs; both in the ANNOTATION.md schema."""
     header = Counter()
     header_total = Counter()
     items_gold = items_pred = items_found = 0
     decisions_ok = decisions_n = 0
+    item_fields_ok: Counter = Counter()
+    item_fields_n: Counter = Counter()
     citations = PRF()
     citations_full = PRF()
     ent_exact = {label: PRF() for label in ENTITY_LABELS}
@@ -214,6 +226,15 @@ def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
                 decisions_ok += 1
             else:
                 mismatches.append(f"{case}: item {gi} decision: predicted {p['decision']}, gold {g['decision']}")
+            for name in ITEM_FIELDS:
+                if name not in g:
+                    continue
+                pv, gv = _item_field(p, name), _item_field(g, name)
+                item_fields_n[name] += 1
+                if pv == gv:
+                    item_fields_ok[name] += 1
+                else:
+                    mismatches.append(f"{case}: item {gi} {name}: predicted {p.get(name)!r}, gold {g.get(name)!r}")
             for side in ("claims_administrator_guidelines", "reviewer_guidelines"):
                 pc = [(c["source"], norm_document(c["document"])) for c in p.get(side, [])]
                 gc = [(c["source"], norm_document(c["document"])) for c in g.get(side, [])]
@@ -242,6 +263,7 @@ def score(pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
                   "recall": items_found / items_gold if items_gold else 0.0,
                   "precision": items_found / items_pred if items_pred else 0.0},
         "decision_accuracy": decisions_ok / decisions_n if decisions_n else 0.0,
+        "item_fields_accuracy": {k: item_fields_ok[k] / item_fields_n[k] for k in ITEM_FIELDS if item_fields_n[k]},
         "citations": citations.scores(),
         "citations_with_year_and_sections": citations_full.scores(),
         "entities_exact": {k: v.scores() for k, v in ent_exact.items()},
@@ -278,6 +300,9 @@ def format_report(result: dict[str, Any]) -> str:
     it = result["items"]
     lines += [f"items found: {it['found']}/{it['gold']} (recall {it['recall']:.3f}, precision {it['precision']:.3f})",
               f"decision accuracy: {result['decision_accuracy']:.3f}"]
+    if result.get("item_fields_accuracy"):
+        lines.append("item fields accuracy: " + ", ".join(f"{k} {v:.3f}"
+                                                          for k, v in result["item_fields_accuracy"].items()))
     c, cf = result["citations"], result["citations_with_year_and_sections"]
     lines.append(f"citations (source, document): P {c['precision']:.3f} R {c['recall']:.3f} F1 {c['f1']:.3f} "
                  f"(n={c['support']}); with year and sections: F1 {cf['f1']:.3f}")

@@ -169,7 +169,7 @@ def test_item_fields(doc):
     assert item["treatment"].lower() == "iontophoresis"
     assert [d.lower() for d in item["drugs"]] == ["dexamethasone"]
     assert item["dose"] == "8 mg"
-    assert item["quantity"] == "QTY: 1.00"
+    assert item["quantity"] == "1.00"  # ANNOTATION.md: the quantity as written, without "QTY:"
     assert item["body_parts"] == []
 
 
@@ -469,3 +469,33 @@ def test_one_word_treatments_written_as_one_stay_one(nlp):
     assert {"chiropractic/physiotherapy", "braces-splints", "ice-heat therapy", "nerve conduction studies",
             "electromyography"} <= t
     assert not {"chiropractic", "splints", "nerve conduction studies-electromyography"} & t
+
+
+@pytest.mark.parametrize("item, quantity", [
+    ("Physical therapy two times a week for four weeks for the lumbar spine", "two times a week for four weeks"),
+    ("Chiropractic treatment 2-3 times a week for 6 weeks", "2-3 times a week for 6 weeks"),
+    ("Eight physical therapy sessions for the neck", "Eight"),
+    ("One (1) x-ray of the thoracic spine", "One (1)"),
+    ("One container of Flurbiprofen 10%, Lidocaine 5%", "One container"),
+    ("Three phase bone scan to the left foot", None),
+    ("Two refills of Ibuprofen 600mg #90", "#90"),
+    ("Iontophoresis using 8mg of dexamethasone QTY: 1.00", "1.00"),
+    ("Ibuprofen 800mg three times a day #45", "#45"),
+    ("Ketoprofen 20% in cream base 240g", "240g"),
+    ("Cold therapy for one week", "one week"),
+    ("Wound care nurse 1-2 visits", "1-2 visits"),
+])
+def test_item_quantity_as_annotated(nlp, item, quantity):
+    """ANNOTATION.md: quantity as written, for drugs and services alike ("#60", "1.00", "12
+    sessions", "2 times a week for 4 weeks")."""
+    text = f"IMR ISSUES, DECISIONS AND RATIONALES\n{item}: Upheld\n"
+    d = nlp(text)
+    fields = item_fields(d, {"text_start": text.index(item), "text_end": text.index(": Upheld")})
+    assert fields["quantity"] == quantity
+
+
+def test_site_and_timing_words_before_a_treatment_name_drop(nlp):
+    d = _rule_doc(nlp, "Post operative physical therapy and a lumbar spine fusion were requested.")
+    t = texts(d, "TREATMENT")
+    assert {"physical therapy", "fusion"} <= t
+    assert not {"post operative physical therapy", "lumbar spine fusion"} & t

@@ -18,7 +18,8 @@ RECORD = {
     "patient": {"age": 52, "sex": "female"},
     "entities": {"DRUG": ["Norco"], "DOSE": ["10/325mg"], "TREATMENT": ["physical therapy"],
                  "BODY_PART": ["left knee"], "DIAGNOSIS": ["lumbar radiculopathy"], "GUIDELINE": ["MTUS"]},
-    "items": [{"text": "Norco 10/325mg #90", "decision": "upheld",
+    "items": [{"text": "Norco 10/325mg #90", "decision": "upheld", "treatment": None, "drugs": ["Norco"],
+               "dose": "10/325mg", "quantity": "#90",
                "claims_administrator_guidelines": [{"source": "MTUS", "document": "Chronic Pain Medical Treatment",
                                                     "year": 2016, "sections": []}],
                "reviewer_guidelines": [{"source": "ODG", "document": "Pain Chapter", "year": None, "sections": []}],
@@ -33,6 +34,7 @@ def test_perfect_prediction_scores_one():
     assert result["citations"]["f1"] == 1.0
     assert all(v["f1"] == 1.0 for v in result["entities_exact"].values())
     assert result["reasons_micro"]["f1"] == 1.0
+    assert result["item_fields_accuracy"] == {k: 1.0 for k in ("text", "treatment", "drugs", "dose", "quantity")}
 
 
 def test_errors_are_counted():
@@ -42,7 +44,11 @@ def test_errors_are_counted():
     pred["items"][0]["reviewer_guidelines"][0]["document"] = "Low Back"
     pred["items"][0]["denial_reasons"] = ["no_functional_improvement"]
     pred["entities"]["BODY_PART"] = ["knee"]
+    pred["items"][0]["quantity"] = "#60"
+    pred["items"][0]["drugs"] = ["norco"]  # case folded, as entity mentions are
     result = score([(pred, RECORD)])
+    assert result["item_fields_accuracy"]["quantity"] == 0.0
+    assert result["item_fields_accuracy"]["drugs"] == 1.0
     assert result["header_accuracy"]["decision_date"] == 0.0
     assert result["decision_accuracy"] == 0.0
     assert result["citations"]["f1"] == pytest.approx(0.5)

@@ -213,3 +213,19 @@ def test_windows_line_ends_no_break_spaces_and_curly_quotes_parse_like_plain_tex
     assert imr_nlp.parse(path).to_dict() == expected
     items = nlp(crlf)._.imr_items
     assert [" ".join(i["text"].split()) for i in items] == [i["text"] for i in expected["items"]]
+
+
+def test_partial_certification_leaving_the_original_request(example_text):
+    """The other wording: "The Claims Administrator authorized Y, leaving the original request IMR
+    eligible. The original request, Z is: Upheld"; and a month's supply is the quantity."""
+    start = example_text.index("Physical therapy for the left knee eight sessions was the original request.")
+    end = example_text.index(":", example_text.index("The remaining IMR", start))
+    text = (example_text[:start] + "One month supply of Trezix capsule 320.5/30/16mg was the original request. "
+            "The Claims\nAdministrator authorized Trezix capsule 320.5/30/16mg #5, leaving the original request\n"
+            "IMR eligible. The original request, one month supply of Trezix capsule 30.5/30/16mg is"
+            + example_text[end:])
+    item = imr_nlp.parse(text).items[1]
+    assert item.text == "one month supply of Trezix capsule 30.5/30/16mg"
+    assert item.partial.authorized == "Trezix capsule 320.5/30/16mg #5"
+    d = item.to_dict()
+    assert (d["drugs"], d["dose"], d["quantity"]) == (["Trezix"], "30.5/30/16mg", "one month supply")

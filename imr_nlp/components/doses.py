@@ -20,10 +20,12 @@ The link is ``Span._.imr_drug`` (the drug's text) on the DOSE span.
 Item fields (contract): for each dict of ``doc._.imr_items``, from the spans inside
 ``[text_start, text_end)``: ``treatment`` (first TREATMENT, None for a drug request), ``drugs``
 (DRUG texts, in order, distinct), ``dose`` (strengths joined with "/" in ingredient order),
-``quantity``, ``frequency``, ``route`` (first of each, as written), ``body_parts``.
+``quantity`` (a count the item opens with, a frequency with its duration, else the first
+quantity), ``frequency``, ``route`` (first of each, as written), ``body_parts``.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from spacy.language import Language
@@ -80,12 +82,22 @@ def _patterns() -> dict[str, list[list[dict[str, Any]]]]:
             [{"LOWER": {"IN": ["times", "x"]}}, COUNT],
             [{"TEXT": {"REGEX": r"^[xX]\d+$"}}],
             [COUNT_OR_WORD[0], {"LOWER": {"IN": SESSION_WORDS}}],
+            [COUNT, {"ORTH": "-"}, COUNT, {"LOWER": {"IN": SESSION_WORDS}}],  # "1-2 visits"
             [COUNT_OR_WORD[1], {"LOWER": {"IN": SESSION_WORDS}}],
             [{"LOWER": {"IN": WORDNUM}}, {"LOWER": "additional", "OP": "?"}, {"LOWER": {"IN": SESSION_WORDS}}],
+            # "one month supply", "30-day supply"
+            *[[c, {"ORTH": "-", "OP": "?"}, {"LOWER": {"IN": ["day", "days", "week", "weeks", "month", "months"]}},
+               {"LOWER": {"IN": ["supply", "trial"]}}] for c in COUNT_OR_WORD],
+            # "one week", "1 times 6", "240g" (a tube of cream)
+            *[[c, {"LOWER": {"IN": ["week", "day"]}}] for c in COUNT_OR_WORD],
+            *[[c, {"LOWER": {"IN": ["times", "x"]}}, COUNT] for c in COUNT_OR_WORD],
+            [{"TEXT": {"REGEX": r"^\d+(\.\d+)?(g|gm|grams?)$"}}],
+            [COUNT, {"LOWER": {"IN": ["g", "gm", "gram", "grams"]}}],
         ],
         "FREQUENCY": [
             [{"LOWER": {"IN": FREQ_ABBR}}],
             [COUNT_OR_WORD[0], times, *per, period],
+            [COUNT, {"ORTH": "-"}, COUNT, times, *per, period],  # "2-3 times a week"
             [COUNT_OR_WORD[1], times, *per, period],
             [{"LOWER": {"IN": ["once", "twice", "thrice"]}}, *per, period],
             [{"LOWER": {"IN": ["once", "twice", "thrice"]}}, {"LOWER": "daily"}],
@@ -261,11 +273,48 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
         "treatment": None if drugs and not treatments else (_core_treatment(treatments) if treatments else None),
         "drugs": drugs,
         "dose": "/".join(doses) if doses else None,
-        "quantity": clean(quantity[0]) if quantity else None,
+        "quantity": _item_quantity(doc, a, b, quantity, freq, treatments),
         "frequency": clean(freq[0]) if freq else None,
         "route": clean(route[0]) if route else None,
         "body_parts": distinct(bodies),
     }
+
+
+_LEADING_COUNT = re.compile(r"(?:\d+|" + "|".join(WORDNUM[:17]) + r")(?:\s*\(\d+\))?"
+                            r"(?:\s+(?:containers?|tubes?|bottles?|jars?|boxes|box|pairs?|sets?|kits?)\b)?(?=\s+[A-Za-z])",
+                            re.IGNORECASE)
+_FREQ_THEN_SPAN = re.compile(r"\s*(?:,\s*)?(?:for|times|x|over)?\s*(?:a\s+(?:total\s+of\s+)?)?$", re.IGNORECASE)
+_DURATION = re.compile(r"\b(?:weeks?|months?|days?)$", re.IGNORECASE)
+
+
+def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Span],
+                   treatments: list[Span]) -> Optional[str]:
+    """An item's quantity as ANNOTATION.md writes it: a "#" count ("Two refills of Ibuprofen 600mg
+    #90" -> "#90"); a count the item opens with ("Eight physical therapy sessions" -> "Eight", "One
+    (1) x-ray" -> "One (1)", not the "Three" of "Three phase bone scan"); a frequency with its
+    duration ("two times a week for four weeks"); else the first quantity written ("QTY: 1.00" ->
+    "1.00", "12 sessions")."""
+    text = doc.text
+
+    def written(span: Span) -> str:
+        return re.sub(r"^(?:qty|quantity)\s*:?\s*", "", one_line(span.text), flags=re.IGNORECASE).rstrip(".,;:")
+
+    hashed = [q for q in quantity if q.text.startswith("#")]
+    if hashed:
+        return written(hashed[0])
+    first = quantity[0] if quantity else None
+    if first is None or text[a:first.start_char].strip():
+        m = _LEADING_COUNT.match(text, a, b)
+        if m and not re.match(r"\s*(?:mg|mcg|ml|g|%|percent)\b", text[m.end():b], re.IGNORECASE) \
+                and not any(t.start_char <= m.start() < t.end_char for t in treatments):
+            return one_line(m.group())
+    if first is None:
+        return None
+    if _DURATION.search(first.text):
+        for f in freq:
+            if f.end_char <= first.start_char and _FREQ_THEN_SPAN.match(text[f.end_char:first.start_char]):
+                return one_line(text[f.start_char:first.end_char]).rstrip(".,;:")
+    return written(first)
 
 
 def _core_treatment(spans: list[Span]) -> str:

@@ -605,9 +605,13 @@ class EntityRecognizer:
         keeps its own name"): "wrist brace", "postop sling" (``treatment_devices.txt``)."""
         if low[e - 1] in self.device_heads:
             return s
-        while e - s > 1 and (low[s] in self.site_words or low[s] in _PERIOP) \
-                and " ".join(low[s + 1:e]).replace(" - ", "-") in names:
-            s += 1
+        # the longest rest that is a name, after site and timing words only ("post operative
+        # physical therapy" -> "physical therapy")
+        for k in range(s + 1, e):
+            if low[k - 1] not in self.site_words and low[k - 1] not in _PERIOP:
+                break
+            if " ".join(low[k:e]).replace(" - ", "-") in names:
+                return k
         return s
 
     def _is_site(self, low: list[str], s: int, e: int, treat_tokens: set[int]) -> bool:

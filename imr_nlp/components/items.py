@@ -9,8 +9,10 @@ works for reading-order text with no blank lines and for double-spaced 2013-14 l
 paragraph break is a blank run longer than the letter's usual one.
 
 A partial certification ("X was the original request. Y was authorized by the Claims
-Administrator. The remaining IMR eligible portion of the original request, Z is: Upheld") keeps
-all three parts; the item's text and offsets are those of the remaining portion Z.
+Administrator. The remaining IMR eligible portion of the original request, Z is: Upheld", or
+"X was the original request. The Claims Administrator authorized Y, leaving the original request
+IMR eligible. The original request, Z is: Upheld") keeps all three parts; the item's text and
+offsets are those of the remaining portion Z.
 """
 from __future__ import annotations
 
@@ -38,9 +40,14 @@ REVIEWER_GUIDELINE = re.compile(r"(?:MAXIMUS|(?:Expert|Physician|Medical)\s+Revi
 RATIONALE = re.compile(r"(?:The\s+(?:Physician|Expert|Medical)\s+Reviewer(?:'s|s'|s)?\s+)?Decision\s+rationale\s*:",
                        re.IGNORECASE)
 PARTIAL = re.compile(
-    r"^(?P<original>.+?)\s+was\s+the\s+original\s+request\.?\s+(?P<authorized>.+?)\s+was\s+"
-    r"(?:authorized|certified|approved)\b.*?\.\s+The\s+remaining\s+IMR\s+eligible\s+portion\s+of\s+the\s+"
-    r"original\s+request,?\s*(?:is\s+)?(?P<remaining>.+?)(?:\s+is)?\s*$",
+    r"^(?P<original>.+?)\s+was\s+the\s+original\s+request\.?\s+(?:"
+    # "Y was authorized by the Claims Administrator. The remaining IMR eligible portion of the original request, Z"
+    r"(?P<authorized>.+?)\s+was\s+(?:authorized|certified|approved)\b.*?\.\s+The\s+remaining\s+IMR\s+eligible\s+"
+    r"portion\s+of\s+the\s+original\s+request"
+    # "The Claims Administrator authorized Y, leaving the original request IMR eligible. The original request, Z"
+    r"|The\s+Claims\s+Administrator\s+(?:authorized|certified|approved)\s+(?P<authorized_first>.+?),?\s+leaving\s+"
+    r"the\s+original\s+request\s+IMR\s+eligible\.\s+The\s+original\s+request"
+    r"),?\s*(?:is\s+)?(?P<remaining>.+?)(?:\s+is)?\s*$",
     re.IGNORECASE,
 )
 SENTENCE_END = (".", "!", "?")
@@ -190,7 +197,8 @@ def _item_record(text: str, index: int, item: dict[str, Any], text_start: int,
     flat = collapse(text, text_start, text_end)
     partial = PARTIAL.match(flat.text)
     if partial:
-        record["partial"] = {k: one_line(partial[k]) for k in ("original", "authorized", "remaining")}
+        record["partial"] = {k: one_line(partial[k] or partial["authorized_first"] or "")
+                             for k in ("original", "authorized", "remaining")}
         record["partial"]["original_request"] = record["partial"].pop("original")
         text_start, text_end = flat.span(partial.start("remaining"), partial.end("remaining"))
     record["text_start"], record["text_end"] = text_start, text_end
