@@ -229,3 +229,14 @@ def test_partial_certification_leaving_the_original_request(example_text):
     assert item.partial.authorized == "Trezix capsule 320.5/30/16mg #5"
     d = item.to_dict()
     assert (d["drugs"], d["dose"], d["quantity"]) == (["Trezix"], "30.5/30/16mg", "one month supply")
+
+
+@pytest.mark.parametrize("item, treatment", [
+    ("Retrospective injection 5cc of lidocaine 1% to the right knee", "injection"),  # a catch-all requested
+    ("EMG and NCS of the right lower extremity", "EMG and NCS"),
+    ("Pre-op labs: CBC", "CBC"),
+])
+def test_item_treatment_as_requested(example_text, item, treatment):
+    text = example_text.replace("\nNorco 10/325mg #90: Upheld", f"\n{item}: Upheld")
+    assert text != example_text
+    assert imr_nlp.parse(text).items[0].to_dict()["treatment"] == treatment

@@ -318,8 +318,16 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
 
 
 def _core_treatment(spans: list[Span]) -> str:
-    """The first treatment, longest at that position ("EMG/NCV" over "EMG")."""
-    first = min(spans, key=lambda s: (s.start, -(s.end - s.start)))
+    """The first treatment, longest at that position ("EMG/NCV" over "EMG"); after a heading colon
+    ("Pre-op labs: CBC" -> "CBC"); with a second one joined to it by "and", "&" or "/" ("EMG and
+    NCS of the right lower extremity" -> "EMG and NCS"), as ANNOTATION.md writes the request."""
+    doc = spans[0].doc
+    colon = [s for s in spans if ":" in doc.text[spans[0].start_char:s.start_char]]
+    ordered = sorted(colon or spans, key=lambda s: (s.start, -(s.end - s.start)))
+    first = ordered[0]
+    for nxt in ordered[1:]:
+        if nxt.start >= first.end and re.fullmatch(r"\s*(?:and|&|/)\s*", doc.text[first.end_char:nxt.start_char]):
+            return one_line(doc.text[first.start_char:nxt.end_char]).rstrip(".,;:")
     return one_line(first.text).rstrip(".,;:")
 
 

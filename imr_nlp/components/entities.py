@@ -428,11 +428,25 @@ class EntityRecognizer:
             in_guide.update(range(s, e))
             add(s, e, "GUIDELINE")
         treat_spans = [self._extend_treatment(low, s, e) for s, e in treat_spans]
+        # a disputed item names what was requested: a catch-all there is the request ("Retrospective
+        # injection 5cc of lidocaine ...")
+        items = [(it["text_start"], it["text_end"]) for it in ((doc._.imr_items if Doc.has_extension("imr_items") else None) or [])
+                 if it.get("text_start") is not None]
+
+        def in_item(s: int, e: int) -> bool:
+            """At the head of an item's request: not the tail of a longer name the model may find
+            ("trigger points impedance imaging")."""
+            if not items or (s > 0 and low[s - 1].isalpha() and low[s - 1] not in _REQUEST_WORDS):
+                return False
+            span = view.to_span(s, e, "TREATMENT")
+            return span is not None and any(a <= span.start_char and span.end_char <= b for a, b in items)
+
         for s, e in catch_spans:
             if self._drug_class(low[s - 1] if s > 0 else "", low[s:e]):
                 continue
             ns, ne = self._extend_treatment(low, s, e)
-            if (ns, ne) != (s, e) or self._given(self._sentence(wdoc, low, s), " ".join(low[s:e])):
+            if (ns, ne) != (s, e) or in_item(s, e) \
+                    or self._given(self._sentence(wdoc, low, s), " ".join(low[s:e])):
                 treat_spans.append((ns, ne))
         # a device named by its site and a head noun not in the lexicon ("lumbar spine support")
         in_treat = {i for s, e in treat_spans for i in range(s, e)}
@@ -914,6 +928,9 @@ _TREAT_TAILS = {"therapy", "testing", "scan", "scans", "consultation", "consult"
 # "fusion", "post-operative physical therapy" -> "physical therapy"; ANNOTATION.md, item fields)
 _PERIOP = {"post", "pre", "operative", "postoperative", "preoperative", "post-operative", "pre-operative",
            "post-op", "pre-op", "postop", "preop", "-"}
+# words an item's request starts with before the service ("Retrospective injection ...")
+_REQUEST_WORDS = {"retrospective", "prospective", "request", "requested", "for", "of", "a", "an", "the", "one",
+                  "two", "three", "four", "five", "six", "additional", "repeat", "continued"}
 _CONSULT_HEADS = {"consultation", "consultations", "consult", "consults", "evaluation", "evaluations", "referral"}
 _CONSULT_LEFT = {"neurologic", "neurological", "neurology", "neurologist", "neurosurgical", "neurosurgeon",
                  "orthopedic", "orthopaedic", "surgical", "psych", "psychiatric", "psychological", "psychology",
