@@ -234,6 +234,7 @@ def test_partial_certification_leaving_the_original_request(example_text):
 @pytest.mark.parametrize("item, treatment", [
     ("Retrospective injection 5cc of lidocaine 1% to the right knee", "injection"),  # a catch-all requested
     ("EMG and NCS of the right lower extremity", "EMG and NCS"),
+    ("EMG AND NCS OF THE RIGHT LOWER EXTREMITY", "EMG AND NCS"),  # 2013-14 letters write items in capitals
     ("Pre-op labs: CBC", "CBC"),
 ])
 def test_item_treatment_as_requested(example_text, item, treatment):

@@ -326,7 +326,8 @@ def _core_treatment(spans: list[Span]) -> str:
     ordered = sorted(colon or spans, key=lambda s: (s.start, -(s.end - s.start)))
     first = ordered[0]
     for nxt in ordered[1:]:
-        if nxt.start >= first.end and re.fullmatch(r"\s*(?:and|&|/)\s*", doc.text[first.end_char:nxt.start_char]):
+        between = doc.text[first.end_char:nxt.start_char]
+        if nxt.start >= first.end and re.fullmatch(r"\s*(?:and|&|/)\s*", between, re.IGNORECASE):
             return one_line(doc.text[first.start_char:nxt.end_char]).rstrip(".,;:")
     return one_line(first.text).rstrip(".,;:")
 
