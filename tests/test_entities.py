@@ -499,3 +499,11 @@ def test_site_and_timing_words_before_a_treatment_name_drop(nlp):
     t = texts(d, "TREATMENT")
     assert {"physical therapy", "fusion"} <= t
     assert not {"post operative physical therapy", "lumbar spine fusion"} & t
+
+
+def test_drug_classes_are_not_drugs_and_brands_keep_their_number(nlp):
+    d = _rule_doc(nlp, "Benzodiazepines are not recommended. He takes Tylenol No. 3 and had an MRI with\n"
+                  "gadolinium.")
+    drugs = texts(d, "DRUG")
+    assert {"tylenol no. 3", "gadolinium"} <= drugs
+    assert not {"benzodiazepines", "tylenol"} & drugs
