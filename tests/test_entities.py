@@ -507,3 +507,15 @@ def test_drug_classes_are_not_drugs_and_brands_keep_their_number(nlp):
     drugs = texts(d, "DRUG")
     assert {"tylenol no. 3", "gadolinium"} <= drugs
     assert not {"benzodiazepines", "tylenol"} & drugs
+
+
+def test_morphine_equivalent_threshold_is_not_a_dose(nlp):
+    d = _rule_doc(nlp, "Wean to lower than 80 mg/day MED; doses above 120 mg oral morphine equivalents are not\n"
+                  "recommended. He takes Norco 10/325 mg.")
+    assert texts(d, "DOSE") == {"10/325 mg"}
+
+
+def test_compound_strengths_written_with_hyphens_or_per_gram(nlp):
+    d = _rule_doc(nlp, "Diclofenac sodium 3% 300mg/g #1 and Trezix 320.5-30-\n16mg were requested; Norco 5-325mg.")
+    assert {"300mg/g", "320.5-30-16mg", "5-325mg"} <= {"".join(t.split()) for t in texts(d, "DOSE")}
+    assert not {"16mg", "300mg", "325mg"} & texts(d, "DOSE")

@@ -5,7 +5,8 @@ Matcher patterns over the word view of the letter body (see ``entities.make_word
 - DOSE (a strength with its unit: "8 mg", "8MG", "10/325 mg", "5%", "7.5mg", "10%/5%/5%",
   "0.5 mg/kg", "25 mcg/hr", "800mg/26.6mg") goes
   to ``doc.spans["imr"]`` (label DOSE) and ``doc.spans["imr_doses"]``. A number with a unit that
-  is not a strength (mA, cc of a volume, grams of a tube: "240g") is not a DOSE.
+  is not a strength (mA, cc of a volume, grams of a tube: "240g"; an opioid threshold "80 mg/day
+  MED") is not a DOSE.
 - QUANTITY ("#60", "QTY: 1.00", "12 sessions", "x 6", "times 12", "(6 TREATMENTS)"),
   FREQUENCY ("BID", "twice a day", "2 times a week for 4 weeks", "three times a week"),
   ROUTE ("by mouth", "PO", "topical", "transdermal") go to ``doc.spans["imr_doses"]``.
@@ -68,6 +69,11 @@ def _patterns() -> dict[str, list[list[dict[str, Any]]]]:
         "DOSE": [
             [{"TEXT": {"REGEX": NUM}}, unit, {"ORTH": "/"}, per_unit],  # "0.5 mg/kg", "25 mcg/hr"
             [{"LOWER": {"REGEX": NUM_UNIT}}, {"ORTH": "/"}, {"TEXT": {"REGEX": NUM}}, unit],  # "800mg/26.6mg"
+            [{"LOWER": {"REGEX": NUM_UNIT}}, {"ORTH": "/"}, per_unit],  # "300mg/g"
+            # a compound's strengths joined by hyphens: "320.5-30-16mg", "5-325 mg"
+            [{"TEXT": {"REGEX": NUM}}, {"ORTH": "-"}, {"TEXT": {"REGEX": NUM}}, {"ORTH": "-"},
+             {"TEXT": {"REGEX": NUM}}, unit],
+            [{"TEXT": {"REGEX": NUM}}, {"ORTH": "-"}, {"TEXT": {"REGEX": NUM}}, unit],
             [{"TEXT": {"REGEX": NUM}}, unit],
             [{"TEXT": {"REGEX": NUM}}, {"ORTH": "%"}, {"ORTH": "/"}, {"TEXT": {"REGEX": NUM}}, {"ORTH": "%"}],
             [{"TEXT": {"REGEX": NUM_UNIT}, "LOWER": {"REGEX": NUM_UNIT}}],
@@ -147,6 +153,8 @@ class DoseTagger:
             dose._.imr_drug = drug.text if drug is not None else None
             if "%" in dose.text and (drug is None or _statistic(doc, dose)):
                 continue  # a percentage with no drug, or one of relief or of patients, is no strength
+            if _MORPHINE_EQUIVALENT.match(doc.text, dose.end_char):
+                continue  # "80 mg/day MED": an opioid threshold, not a drug's strength
             doses.append(dose)
         imr = [s for s in imr if s.label_ != "DOSE"] + doses
         imr.sort(key=lambda s: (s.start, -s.end))
@@ -280,6 +288,9 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
     }
 
 
+# after a strength: a morphine-equivalent threshold ("above 80 mg/day MED", "120 mg oral morphine equivalents")
+_MORPHINE_EQUIVALENT = re.compile(r"(?:\s*(?:/|per)\s*(?:day|d)\b)?\s*(?:\(?(?:MED|MME|MEq)\b|(?:oral\s+)?morphine\s+"
+                                  r"(?:milligram\s+)?equivalen)")
 _LEADING_COUNT = re.compile(r"(?:\d+|" + "|".join(WORDNUM[:17]) + r")(?:\s*\(\d+\))?"
                             r"(?:\s+(?:containers?|tubes?|bottles?|jars?|boxes|box|pairs?|sets?|kits?)\b)?(?=\s+[A-Za-z])",
                             re.IGNORECASE)
