@@ -276,6 +276,11 @@ class EntityRecognizer:
         self.treatments = read_lines(res / "treatments.txt")
         self.treatment_tails = {t.lower().split()[-1] for t in self.treatments}
         self.device_heads = {w.lower() for w in read_lines(res / "treatment_devices.txt")}
+        context = json.loads((res / "treatment_context.json").read_text(encoding="utf8"))
+        self.consult_heads = {w.lower() for w in context["consult_heads"]}
+        self.consult_specialties = {w.lower() for w in context["consult_specialties"]}
+        self.injection_agents = {w.lower() for w in context["injection_agents"]}
+        self.request_words = {w.lower() for w in context["request_words"]}
         procedures = json.loads((res / "procedure_words.json").read_text(encoding="utf8"))
         self.procedure_endings = tuple(w.lower() for w in procedures["endings"])
         self.not_procedures = {w.lower() for w in procedures["not_procedures"]}
@@ -436,7 +441,7 @@ class EntityRecognizer:
         def in_item(s: int, e: int) -> bool:
             """At the head of an item's request: not the tail of a longer name the model may find
             ("trigger points impedance imaging")."""
-            if not items or (s > 0 and low[s - 1].isalpha() and low[s - 1] not in _REQUEST_WORDS):
+            if not items or (s > 0 and low[s - 1].isalpha() and low[s - 1] not in self.request_words):
                 return False
             span = view.to_span(s, e, "TREATMENT")
             return span is not None and any(a <= span.start_char and span.end_char <= b for a, b in items)
@@ -570,10 +575,10 @@ class EntityRecognizer:
                 s -= 1
                 k += 1
             return s, e
-        if head in _CONSULT_HEADS:
-            left = _CONSULT_LEFT
+        if head in self.consult_heads:
+            left = self.consult_specialties
         elif head in {"injection", "injections"}:
-            left = _INJECTION_LEFT
+            left = self.injection_agents
         else:
             return s, e
         k = 0
@@ -928,24 +933,6 @@ _TREAT_TAILS = {"therapy", "testing", "scan", "scans", "consultation", "consult"
 # "fusion", "post-operative physical therapy" -> "physical therapy"; ANNOTATION.md, item fields)
 _PERIOP = {"post", "pre", "operative", "postoperative", "preoperative", "post-operative", "pre-operative",
            "post-op", "pre-op", "postop", "preop", "-"}
-# words an item's request starts with before the service ("Retrospective injection ...")
-_REQUEST_WORDS = {"retrospective", "prospective", "request", "requested", "for", "of", "a", "an", "the", "one",
-                  "two", "three", "four", "five", "six", "additional", "repeat", "continued"}
-_CONSULT_HEADS = {"consultation", "consultations", "consult", "consults", "evaluation", "evaluations", "referral"}
-_CONSULT_LEFT = {"neurologic", "neurological", "neurology", "neurologist", "neurosurgical", "neurosurgeon",
-                 "orthopedic", "orthopaedic", "surgical", "psych", "psychiatric", "psychological", "psychology",
-                 "cardiac", "cardiology", "interventionist", "pain", "rheumatology", "podiatry", "podiatric",
-                 "medicine", "physical", "management", "medication", "specialist", "audiologist",
-                 "audiological", "hearing", "home", "nurse", "dental", "urology", "gastroenterology",
-                 # specialties from a list of medical specialties, not from letters
-                 "nutritionist", "nutrition", "nutritional", "dietitian", "dietary", "endocrinology", "internal",
-                 "internist", "ophthalmology", "ophthalmologic", "optometry", "ent", "otolaryngology",
-                 "dermatology", "pulmonology", "pulmonary", "hand", "spine", "sleep", "vascular", "plastic",
-                 "physiatry", "physiatrist", "chiropractic", "occupational", "vocational", "toxicology",
-                 "addiction", "infectious", "oncology", "hematology", "nephrology", "sports", "hepatology",
-                 "neuropsychological", "neuropsychology", "rheumatologist", "urologist", "cardiologist"}
-_INJECTION_LEFT = {"subacromial", "cortisone", "steroid", "corticosteroid", "prp", "transforaminal", "epidural",
-                   "intra-articular", "intraarticular"}
 
 _SALT_OR_FORM = {
     "hcl", "hydrochloride", "sodium", "potassium", "citrate", "sulfate", "succinate", "tartrate",
