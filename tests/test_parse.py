@@ -220,22 +220,22 @@ def test_partial_certification_leaving_the_original_request(example_text):
     eligible. The original request, Z is: Upheld"; and a month's supply is the quantity."""
     start = example_text.index("Physical therapy for the left knee eight sessions was the original request.")
     end = example_text.index(":", example_text.index("The remaining IMR", start))
-    text = (example_text[:start] + "One month supply of Trezix capsule 320.5/30/16mg was the original request. "
-            "The Claims\nAdministrator authorized Trezix capsule 320.5/30/16mg #5, leaving the original request\n"
-            "IMR eligible. The original request, one month supply of Trezix capsule 30.5/30/16mg is"
+    text = (example_text[:start] + "Thirty day supply of Nucynta tablets 50mg was the original request. "
+            "The Claims\nAdministrator authorized Nucynta tablets 50mg #10, leaving the original request\n"
+            "IMR eligible. The original request, thirty day supply of Nucynta tablets 50mg is"
             + example_text[end:])
     item = imr_nlp.parse(text).items[1]
-    assert item.text == "one month supply of Trezix capsule 30.5/30/16mg"
-    assert item.partial.authorized == "Trezix capsule 320.5/30/16mg #5"
+    assert item.text == "thirty day supply of Nucynta tablets 50mg"
+    assert item.partial.authorized == "Nucynta tablets 50mg #10"
     d = item.to_dict()
-    assert (d["drugs"], d["dose"], d["quantity"]) == (["Trezix"], "30.5/30/16mg", "one month supply")
+    assert (d["drugs"], d["dose"], d["quantity"]) == (["Nucynta"], "50mg", "thirty day supply")
 
 
 @pytest.mark.parametrize("item, treatment", [
-    ("Retrospective injection 5cc of lidocaine 1% to the right knee", "injection"),  # a catch-all requested
-    ("EMG and NCS of the right lower extremity", "EMG and NCS"),
-    ("EMG AND NCS OF THE RIGHT LOWER EXTREMITY", "EMG AND NCS"),  # 2013-14 letters write items in capitals
-    ("Pre-op labs: CBC", "CBC"),
+    ("Retrospective injection of 2cc lidocaine 1% to the left shoulder", "injection"),  # a catch-all requested
+    ("EMG and NCS of both upper extremities", "EMG and NCS"),
+    ("EMG AND NCS OF BOTH UPPER EXTREMITIES", "EMG AND NCS"),  # 2013-14 letters write items in capitals
+    ("Pre-operative labs: CMP", "CMP"),
 ])
 def test_item_treatment_as_requested(example_text, item, treatment):
     text = example_text.replace("\nNorco 10/325mg #90: Upheld", f"\n{item}: Upheld")

@@ -191,7 +191,7 @@ def test_sentence_splitter_keeps_abbreviations():
      ["insufficient_evidence"]),
     ("There is insufficient evidence to support its efficacy.", ["insufficient_evidence"], []),
     # ... and "no evidence showing effectiveness" is weak science, not a missing criterion
-    ("There is no evidence showing effectiveness for this modality in shoulder conditions.",
+    ("Trials found no evidence showing effectiveness of this device for knee pain.",
      ["insufficient_evidence"], ["criteria_not_met"]),
     ("Topical analgesics are largely experimental.", ["insufficient_evidence"], []),
     ("The request did not specify the frequency or the body part.", ["request_incomplete"], []),

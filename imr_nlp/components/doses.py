@@ -300,9 +300,9 @@ _DURATION = re.compile(r"\b(?:weeks?|months?|days?)$", re.IGNORECASE)
 
 def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Span],
                    treatments: list[Span]) -> Optional[str]:
-    """An item's quantity as ANNOTATION.md writes it: a "#" count ("Two refills of Ibuprofen 600mg
-    #90" -> "#90"); a count the item opens with ("Eight physical therapy sessions" -> "Eight", "One
-    (1) x-ray" -> "One (1)", not the "Three" of "Three phase bone scan"); a frequency with its
+    """An item's quantity as ANNOTATION.md writes it: a "#" count ("Three refills of Naproxen 550mg
+    #60" -> "#60"); a count the item opens with ("Ten physical therapy sessions" -> "Ten", "One
+    (1) MRI" -> "One (1)", not the "Three" of "Three phase bone scan"); a frequency with its
     duration ("two times a week for four weeks"); else the first quantity written ("QTY: 1.00" ->
     "1.00", "12 sessions")."""
     text = doc.text
@@ -330,8 +330,8 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
 
 def _core_treatment(spans: list[Span]) -> str:
     """The first treatment, longest at that position ("EMG/NCV" over "EMG"); after a heading colon
-    ("Pre-op labs: CBC" -> "CBC"); with a second one joined to it by "and", "&" or "/" ("EMG and
-    NCS of the right lower extremity" -> "EMG and NCS"), as ANNOTATION.md writes the request."""
+    ("Pre-operative labs: CMP" -> "CMP"); with a second one joined to it by "and", "&" or "/" ("EMG and
+    NCS of both arms" -> "EMG and NCS"), as ANNOTATION.md writes the request."""
     doc = spans[0].doc
     colon = [s for s in spans if ":" in doc.text[spans[0].start_char:s.start_char]]
     ordered = sorted(colon or spans, key=lambda s: (s.start, -(s.end - s.start)))

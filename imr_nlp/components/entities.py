@@ -434,9 +434,9 @@ class EntityRecognizer:
             add(s, e, "GUIDELINE")
         treat_spans = [self._extend_treatment(low, s, e) for s, e in treat_spans]
         # a disputed item names what was requested: a catch-all there is the request ("Retrospective
-        # injection 5cc of lidocaine ...")
-        items = [(it["text_start"], it["text_end"]) for it in ((doc._.imr_items if Doc.has_extension("imr_items") else None) or [])
-                 if it.get("text_start") is not None]
+        # injection of lidocaine ...")
+        doc_items = (doc._.imr_items if Doc.has_extension("imr_items") else None) or []
+        items = [(it["text_start"], it["text_end"]) for it in doc_items if it.get("text_start") is not None]
 
         def in_item(s: int, e: int) -> bool:
             """At the head of an item's request: not the tail of a longer name the model may find
