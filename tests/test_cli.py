@@ -42,3 +42,15 @@ def test_missing_file_is_an_error_with_exit_code_2(tmp_path, capsys):
 def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "imr_nlp.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "evaluate" in result.stdout
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error():
+    """`imr-nlp parse letter.txt | head -1`: the closed pipe ends the command quietly, exit code 0."""
+    # 30 copies: ~120 kB of JSON, more than a pipe holds, so the writer meets the closed pipe
+    cmd = [sys.executable, "-m", "imr_nlp.cli", "parse", "--json"] + [str(EXAMPLE)] * 30
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(1)
+    proc.stdout.close()  # the reader goes away after one byte
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr
