@@ -605,8 +605,8 @@ class EntityRecognizer:
         for i, w in enumerate(low):
             if w in self.procedure_heads and (i not in taken or i in heads):
                 s0 = s = heads.get(i, i)
-                # the anatomy right before the head, then lesion words only ("thumb scar tissue
-                # excision" -> "scar tissue excision", as ANNOTATION.md's site-less names)
+                # the anatomy right before the head, then lesion words only ("wrist scar tissue
+                # excision" -> "scar tissue excision": the gold's names leave the site out)
                 while s > 0 and i - s < 3 and (low[s - 1] in lesion if s < s0 else low[s - 1] in objects):
                     s -= 1
                 if s < s0:
@@ -967,8 +967,8 @@ def _inside(view: "WordView", wdoc: Doc, s: int, e: int, ranges: list[tuple[int,
 
 def _join_written_as_one(wdoc: Doc, low: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """One-word treatments written as one with "/" or "-" and the treatment after them
-    ("chiropractic/physiotherapy", "braces-splints", "ice-heat therapy") are one mention, as
-    ANNOTATION.md writes them; two longer names joined so stay two ("nerve conduction
+    ("chiropractic/physiotherapy", "braces-splints", "ice-heat therapy") are one mention, as the
+    gold annotations write them; two longer names joined so stay two ("nerve conduction
     studies-electromyography")."""
     out: list[tuple[int, int]] = []
     for s, e in sorted(spans):
