@@ -45,8 +45,9 @@ NUM = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*$"
 NUM_UNIT = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*(mg|mgs|mcg|ug|ml|%|iu|percent)(/(\d+(\.\d+)?)?(mg|ml|hr|h|g))?$"
 PCT_CHAIN = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)+$"
 PCT_CHAIN_HEAD = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)*/\d+(\.\d+)?$"
-WORDNUM = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-           "fifteen", "sixteen", "eighteen", "twenty", "thirty", "once", "twice", "thrice", "1x", "2x", "3x"]
+NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "fifteen", "sixteen", "eighteen", "twenty", "thirty"]
+WORDNUM = NUMBER_WORDS + ["once", "twice", "thrice", "1x", "2x", "3x"]
 COUNT = {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}}
 COUNT_OR_WORD = [{"TEXT": {"REGEX": r"^\d+(-\d+)?$"}}, {"LOWER": {"IN": WORDNUM}}]
 SESSION_WORDS = ["sessions", "session", "visits", "visit", "treatments", "treatment", "units", "unit",
@@ -291,7 +292,7 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
 # after a strength: a morphine-equivalent threshold ("above 80 mg/day MED", "120 mg oral morphine equivalents")
 _MORPHINE_EQUIVALENT = re.compile(r"(?:\s*(?:/|per)\s*(?:day|d)\b)?\s*(?:\(?(?:MED|MME|MEq)\b|(?:oral\s+)?morphine\s+"
                                   r"(?:milligram\s+)?equivalen)")
-_LEADING_COUNT = re.compile(r"(?:\d+|" + "|".join(WORDNUM[:17]) + r")(?:\s*\(\d+\))?"
+_LEADING_COUNT = re.compile(r"(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"
                             r"(?:\s+(?:containers?|tubes?|bottles?|jars?|boxes|box|pairs?|sets?|kits?)\b)?(?=\s+[A-Za-z])",
                             re.IGNORECASE)
 _FREQ_THEN_SPAN = re.compile(r"\s*(?:,\s*)?(?:for|times|x|over)?\s*(?:a\s+(?:total\s+of\s+)?)?$", re.IGNORECASE)

@@ -320,6 +320,9 @@ class EntityRecognizer:
         self.dx_all_heads = ({w.lower() for w in dx["heads"]} | self.dx_heads_need_site | self.dx_symptoms) - {
             "compression", "changes"}
         self.dx_modifiers = {w.lower() for w in dx["modifiers"]} - body_words - {"pain", "surgery", "stiffness"}
+        # what a surgical head takes before it (_procedure_spans): lesion words, and the anatomy
+        self.procedure_lesion_words = (self.procedure_objects | self.dx_all_heads) - self.laterality
+        self.procedure_object_words = self.procedure_lesion_words | (body_words - self.laterality)
         self.dx_ext = self.body_ext | body_words | {w.lower() for w in dx["modifiers"]}
         self.dx_site_words = self.qualifiers | body_words | self.laterality | {w.lower() for w in dx["modifiers"]}
         self.dx_sites_strict = self.qualifiers | body_words | self.laterality
@@ -593,8 +596,7 @@ class EntityRecognizer:
         excision", "umbilical hernia repair", "biceps tenodesis"), found in the lexicon or not; a
         word with a procedure ending not in the lexicon is one ("synovectomy", "tenotomy",
         "arthrogram")."""
-        lesion = (self.procedure_objects | self.dx_all_heads) - self.laterality
-        objects = lesion | (self.body_words - self.laterality)
+        lesion, objects = self.procedure_lesion_words, self.procedure_object_words
         out = []
         heads = {}  # last token of a lexicon name that ends in a surgical head -> its start
         for s, e in treat_spans:

@@ -197,9 +197,9 @@ def _item_record(text: str, index: int, item: dict[str, Any], text_start: int,
     flat = collapse(text, text_start, text_end)
     partial = PARTIAL.match(flat.text)
     if partial:
-        record["partial"] = {k: one_line(partial[k] or partial["authorized_first"] or "")
-                             for k in ("original", "authorized", "remaining")}
-        record["partial"]["original_request"] = record["partial"].pop("original")
+        record["partial"] = {"original_request": one_line(partial["original"]),
+                             "authorized": one_line(partial["authorized"] or partial["authorized_first"]),
+                             "remaining": one_line(partial["remaining"])}
         text_start, text_end = flat.span(partial.start("remaining"), partial.end("remaining"))
     record["text_start"], record["text_end"] = text_start, text_end
     record["text"] = one_line(text[text_start:text_end])
