@@ -33,7 +33,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
-from ..text import one_line
+from ..text import doc_text, one_line
 from .entities import SPANS_KEY, WordView, body_range, get_word_view, match_in_windows, set_ents
 
 DOSES_KEY = "imr_doses"
@@ -154,7 +154,7 @@ class DoseTagger:
             dose._.imr_drug = drug.text if drug is not None else None
             if "%" in dose.text and (drug is None or _statistic(doc, dose)):
                 continue  # a percentage with no drug, or one of relief or of patients, is no strength
-            if _MORPHINE_EQUIVALENT.match(doc.text, dose.end_char):
+            if _MORPHINE_EQUIVALENT.match(doc_text(doc), dose.end_char):
                 continue  # "80 mg/day MED": an opioid threshold, not a drug's strength
             doses.append(dose)
         imr = [s for s in imr if s.label_ != "DOSE"] + doses
@@ -306,7 +306,7 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
     (1) MRI" -> "One (1)", not the "Three" of "Three phase bone scan"); a frequency with its
     duration ("two times a week for four weeks"); else the first quantity written ("QTY: 1.00" ->
     "1.00", "12 sessions")."""
-    text = doc.text
+    text = doc_text(doc)
 
     def written(span: Span) -> str:
         return re.sub(r"^(?:qty|quantity)\s*:?\s*", "", one_line(span.text), flags=re.IGNORECASE).rstrip(".,;:")
@@ -334,13 +334,13 @@ def _core_treatment(spans: list[Span]) -> str:
     ("Pre-operative labs: CMP" -> "CMP"); with a second one joined to it by "and", "&" or "/" ("EMG and
     NCS of both arms" -> "EMG and NCS"), as ANNOTATION.md writes the request."""
     doc = spans[0].doc
-    colon = [s for s in spans if ":" in doc.text[spans[0].start_char:s.start_char]]
+    colon = [s for s in spans if ":" in doc_text(doc)[spans[0].start_char:s.start_char]]
     ordered = sorted(colon or spans, key=lambda s: (s.start, -(s.end - s.start)))
     first = ordered[0]
     for nxt in ordered[1:]:
-        between = doc.text[first.end_char:nxt.start_char]
+        between = doc_text(doc)[first.end_char:nxt.start_char]
         if nxt.start >= first.end and re.fullmatch(r"\s*(?:and|&|/)\s*", between, re.IGNORECASE):
-            return one_line(doc.text[first.start_char:nxt.end_char]).rstrip(".,;:")
+            return one_line(doc_text(doc)[first.start_char:nxt.end_char]).rstrip(".,;:")
     return one_line(first.text).rstrip(".,;:")
 
 
