@@ -90,6 +90,12 @@ def test_split_sections():
      [("MTUS", "Chronic Pain Medical Treatment Guidelines", None, [])]),
     ("The Claims Administrator based its decision on the Official Disability Guidelines (ODG), Low Back Chapter, "
      "Lumbar Supports.", [("ODG", "Low Back", None, ["Lumbar Supports"])]),
+    # early 2013: an MTUS guideline named without the word MTUS
+    ("The Claims Administrator based its decision on the Chronic Pain Medical Treatment Guidelines (2009), "
+     "Physical Medicine, pages 98-99, which is part of the MTUS.",
+     [("MTUS", "Chronic Pain Medical Treatment Guidelines", 2009, ["Physical Medicine"])]),
+    ("The Physician Reviewer based his/her decision on the Acupuncture Medical Treatment Guidelines, which is part "
+     "of the MTUS.", [("MTUS", "Acupuncture Medical Treatment Guidelines", None, [])]),
     # the current wording's preamble names no guideline: only the statement after it counts
     ("The Expert Reviewer based their decision on recommendation(s) outside of the MTUS Guidelines. Decision "
      "based on Non-MTUS Citation Official Disability Guidelines (ODG) Pain Chapter, Topical Analgesics.",

@@ -102,6 +102,64 @@ def test_2013_wording_physician_reviewer():
     assert item.rationale.startswith("Lumbar supports have not been shown")
 
 
+NUMBERED_LAYOUT = (
+    "CLINICAL CASE SUMMARY\n"
+    "The injured worker is a 44-year-old carpenter who hurt his neck lifting a beam. He has had six\n"
+    "sessions of physical therapy and takes naproxen.\n\n"
+    "IMR ISSUES, DECISIONS AND RATIONALES\n"
+    "The Final Determination was based on decisions for the disputed items/services set forth below:\n\n"
+    "1. Acupuncture twice a week for six weeks for the cervical spine is not medically necessary and\n"
+    "appropriate.\n\n"
+    "The Claims Administrator based its decision on the Acupuncture Medical Treatment Guidelines,\n"
+    "which is part of the MTUS.\n\n"
+    "The Physician Reviewer based his/her decision on the MTUS Acupuncture Medical Treatment\n"
+    "Guidelines, page 9.\n\n"
+    "Rationale for the Decision:\n"
+    "The guidelines allow a trial of 3 to 6 treatments, with more only after functional improvement\n"
+    "is documented. Twelve sessions exceed the trial the guidelines support. The request is not\n"
+    "medically necessary.\n\n"
+    "2. One MRI of the cervical spine is medically necessary and appropriate.\n\n"
+    "The Claims Administrator based its decision on the MTUS ACOEM Practice Guidelines, 2nd Edition\n"
+    "(2004), Chapter 8, pages 177-178.\n\n"
+    "The Physician Reviewer based his/her decision on the MTUS ACOEM Practice Guidelines, 2nd\n"
+    "Edition (2004), Chapter 8, page 178.\n\n"
+    "Rationale for the Decision:\n"
+    "Imaging is supported when there is a new neurologic deficit. Weakness of the right biceps was\n"
+    "found, so the MRI is medically necessary.\n")
+
+
+def test_early_2013_numbered_items():
+    """Early 2013 letters number the items and state the decision as a sentence ("is not
+    medically necessary and appropriate" = upheld), with no "guideline:" labels: each part begins
+    with its statement, and the rationale with "Rationale for the Decision:"."""
+    letter = imr_nlp.parse(NUMBERED_LAYOUT)
+    first, second = letter.items
+    assert first.text == "Acupuncture twice a week for six weeks for the cervical spine"
+    assert (first.decision, second.decision) == ("upheld", "overturned")
+    assert second.text == "One MRI of the cervical spine"
+    assert [(c.source, c.document) for c in first.claims_administrator_guidelines] == [
+        ("MTUS", "Acupuncture Medical Treatment Guidelines")]
+    assert [(c.source, c.document, c.year) for c in second.reviewer_guidelines] == [
+        ("MTUS", "Neck and Upper Back Complaints", 2004)]
+    assert first.rationale.startswith("The guidelines allow a trial") and first.rationale.endswith("necessary.")
+    assert second.rationale.startswith("Imaging is supported")
+    assert first.denial_reasons and not second.denial_reasons
+    assert first.treatment == "Acupuncture" and second.treatment == "MRI"
+    # the same letter double-spaced, as 2013-14 PDFs come out, reads the same
+    spaced = imr_nlp.parse("\n\n".join(line + " " for line in NUMBERED_LAYOUT.split("\n")))
+    assert [(i.text, i.decision) for i in spaced.items] == [(i.text, i.decision) for i in letter.items]
+
+
+def test_numbered_list_in_a_rationale_is_not_an_item():
+    """A numbered list of criteria inside a rationale does not start a new item."""
+    text = NUMBERED_LAYOUT.replace(
+        "The guidelines allow a trial of 3 to 6 treatments",
+        "The guidelines require:\n1. documented pain relief\n2. a home exercise program\nThey allow a trial of 3 to 6 "
+        "treatments")
+    assert [i.text for i in imr_nlp.parse(text).items] == [
+        "Acupuncture twice a week for six weeks for the cervical spine", "One MRI of the cervical spine"]
+
+
 def test_reviewer_paragraph_variants():
     from imr_nlp.components.header import HeaderReader
 

@@ -30,8 +30,11 @@ YEAR = r"(?:19|20)\d{2}"
 NO_EVIDENCE = re.compile(r"did\s+not\s+cite\s+any\s+(?:medical\s+)?evidence", re.IGNORECASE)
 # "Decision based on MTUS ...", and the 2013-14 wording "The Claims Administrator based its decision
 # on the MTUS ...", "The Expert Reviewer based his/her decision on the Official Disability Guidelines"
+# Early 2013 letters may name an MTUS guideline without the word MTUS ("based its decision on the
+# Acupuncture Medical Treatment Guidelines, which is part of the MTUS").
 STATEMENT = re.compile(r"\b(?:Decision\s+)?based\s+(?:(?:its|his/her|his|her|their)\s+(?:decision|determination)\s+)?"
-                       r"on\s+(?:the\s+)?(?=(?:CA\s+|California\s+)?MTUS|Non-\s*MTUS|Official|ODG|ACOEM)",
+                       r"on\s+(?:the\s+)?(?=(?:CA\s+|California\s+)?MTUS|Non-\s*MTUS|Official|ODG|ACOEM"
+                       r"|(?:Chronic\s+Pain|Acupuncture|Post-?\s*Surgical|Opioids?)\s+(?:Medical\s+)?Treatment)",
                        re.IGNORECASE)
 # Page references and "which is part of the MTUS" name no document or section.
 PAGES_AND_PART_OF = re.compile(r",?\s*\b(?:which|that)\s+(?:is|are)\s+(?:a\s+)?part\s+of\s+(?:the\s+)?(?:CA\s+)?MTUS\b"
@@ -153,7 +156,7 @@ def parse_mtus(text: str) -> list[dict[str, Any]]:
     has_sections = bool(SECTIONS.search(text))
     docs = []
     for m in mtus_docs.finditer(text):
-        followed_by_year = re.match(r"\s*,?\s*" + YEAR + r"\b", text[m.end():])
+        followed_by_year = re.match(r"\s*,?\s*\(?" + YEAR + r"\b", text[m.end():])
         if m.start() == 0 or followed_by_year or not has_sections:
             if docs and m.start() < docs[-1].end():
                 continue
@@ -167,7 +170,7 @@ def parse_mtus(text: str) -> list[dict[str, Any]]:
         return [citation("MTUS", doc, year, split_sections(text[sec.end():]) if sec else [])]
     for i, m in enumerate(docs):
         tail = text[m.end(): docs[i + 1].start() if i + 1 < len(docs) else len(text)]
-        year = re.match(r"\s*,?\s*(" + YEAR + r")\b", tail)
+        year = re.match(r"\s*,?\s*\(?(" + YEAR + r")\b\)?", tail)  # "..., 2016", "... (2009)"
         sec = SECTIONS.search(tail)
         sections = []
         if sec:
@@ -286,7 +289,7 @@ def parse_guideline(text: str) -> list[dict[str, Any]]:
         statement = re.sub(r"\s*(?:Decision\s+)?based\s+on\s*$", "", statement, flags=re.IGNORECASE)
         if NON_MTUS_HEAD.match(statement):
             cites += parse_non_mtus(NON_MTUS_HEAD.sub("", statement, count=1))
-        elif MTUS_HEAD.match(statement):
+        elif MTUS_HEAD.match(statement) or _regexes()[0].match(statement):  # "MTUS ...", "Chronic Pain ..."
             cites += parse_mtus(MTUS_HEAD.sub("", statement, count=1))
         else:
             cites += parse_non_mtus(statement)

@@ -33,12 +33,23 @@ SPANS_KEY = "imr_items"
 
 DECISION = re.compile(r":[ \t]*(?:\r?\n[ \t\f]*)*(?P<decision>Upheld|Overturned)\b\.?[ \t]*(?=\r?\n|\f|$)",
                       re.IGNORECASE)
-CA_GUIDELINE = re.compile(r"Claims\s+Administrator\s+guideline\s*:", re.IGNORECASE)
-REVIEWER_GUIDELINE = re.compile(r"(?:MAXIMUS|(?:Expert|Physician|Medical)\s+Reviewer(?:'s)?)\s+guideline\s*:",
-                                re.IGNORECASE)
-# "Decision rationale:"; 2013 letters: "The Physician Reviewer's decision rationale:"
-RATIONALE = re.compile(r"(?:The\s+(?:Physician|Expert|Medical)\s+Reviewer(?:'s|s'|s)?\s+)?Decision\s+rationale\s*:",
-                       re.IGNORECASE)
+# Early 2013 letters number their items and write the decision as a sentence:
+# "1. Acupuncture for the neck is not medically necessary and appropriate." (is -> overturned)
+NUMBERED_DECISION = re.compile(
+    r"^[ \t]*(?P<number>\d{1,2})[.)][ \t]+(?P<text>\S[\s\S]{0,600}?)\s+(?:is|are)\s+(?P<negation>not\s+)?"
+    r"medically\s+necessary\s+and\s+appropriate\s*\.", re.IGNORECASE | re.MULTILINE)
+# The labels of each part of an item block. Letters without the "... guideline:" labels open the
+# part with its statement ("The Claims Administrator based its decision on ..."), which the
+# citation reader needs: those alternatives match before it and take nothing.
+CA_GUIDELINE = re.compile(r"Claims\s+Administrator\s+guideline\s*:"
+                          r"|(?=\bThe\s+Claims\s+Administrator\s+based\s+(?:its|his|her|their)\s+decision\s+on\b)",
+                          re.IGNORECASE)
+REVIEWER_GUIDELINE = re.compile(r"(?:MAXIMUS|(?:Expert|Physician|Medical)\s+Reviewer(?:'s)?)\s+guideline\s*:"
+                                r"|(?=\bThe\s+(?:Physician|Expert|Medical)\s+Reviewer\s+based\s+"
+                                r"(?:his/her|his|her|its|their)\s+decision\s+on\b)", re.IGNORECASE)
+# "Decision rationale:"; 2013 letters: "The Physician Reviewer's decision rationale:", "Rationale for the Decision:"
+RATIONALE = re.compile(r"(?:The\s+(?:Physician|Expert|Medical)\s+Reviewer(?:'s|s'|s)?\s+)?Decision\s+rationale\s*:"
+                       r"|Rationale\s+for\s+the\s+Decision\s*:", re.IGNORECASE)
 PARTIAL = re.compile(
     r"^(?P<original>.+?)\s+was\s+the\s+original\s+request\.?\s+(?:"
     # "Y was authorized by the Claims Administrator. The remaining IMR eligible portion of the original request, Z"
@@ -139,6 +150,8 @@ def read_items(text: str, start: int, end: int) -> list[dict[str, Any]]:
     while floor < end and text[floor] in " \t":  # "set forth below: " (trailing space) still ends the intro line
         floor += 1
     decisions = [m for m in DECISION.finditer(text, floor, end)]
+    if not decisions:
+        return _numbered_items(text, floor, end)
     items: list[dict[str, Any]] = []
     text_starts: list[int] = []
     for m in decisions:
@@ -158,6 +171,27 @@ def read_items(text: str, start: int, end: int) -> list[dict[str, Any]]:
     for i, (item, text_start) in enumerate(zip(items, text_starts)):
         block_end = text_starts[i + 1] if i + 1 < len(items) else end
         records.append(_item_record(text, i, item, text_start, block_end))
+    return records
+
+
+def _numbered_items(text: str, start: int, end: int) -> list[dict[str, Any]]:
+    """Items of the early 2013 layout: "1. <item> is not medically necessary and appropriate.",
+    numbered 1, 2, 3... in order (a numbered list inside a rationale does not restart the count
+    where the next item is due, and an item text holds no sentence end)."""
+    found: list[re.Match[str]] = []
+    pos = start
+    while (m := NUMBERED_DECISION.search(text, pos, end)) is not None:
+        if int(m["number"]) == len(found) + 1 and not re.search(r"[.:;]\s+[A-Z]", m["text"]):
+            found.append(m)
+            pos = m.end()
+        else:  # not the item due next: look again from the next line
+            pos = m.start() + 1
+    records = []
+    for i, m in enumerate(found):
+        item = {"_decision_end": m.end(), "_colon": m.end("text"),
+                "decision": "upheld" if m["negation"] else "overturned"}
+        block_end = found[i + 1].start() if i + 1 < len(found) else end
+        records.append(_item_record(text, i, item, m.start("text"), block_end))
     return records
 
 
