@@ -26,11 +26,23 @@ from imr_nlp.evaluate import find_letter, format_report, read_gold, score  # noq
 from imr_nlp.letter import Letter  # noqa: E402
 from imr_nlp.pipeline import build_pipeline, with_entity_model  # noqa: E402
 from imr_nlp.sources import corpus_letters, letter_text  # noqa: E402
-from imr_nlp.training import DOUBLE_SPACED_FRACTION, double_spaced, train_entities  # noqa: E402
+from imr_nlp.training import DOUBLE_SPACED_FRACTION, double_spaced, mention_regex, train_entities  # noqa: E402
 
 GOLD = ROOT / "data" / "gold" / "dwc-imr-2017.jsonl"
 SPLITS = ROOT / "data" / "splits.json"
 CORPUS = Path(os.environ.get("IMR_SHARED", ROOT.parent / "shared")) / "corpus" / "dwc-imr-2017" / "txt"
+
+
+def older_layout(text: str, item_texts: list[str]) -> str:
+    """``text`` in the shape of a 2013-14 letter's PDF text: the item names (as the gold records
+    them) in capitals, and double-spaced."""
+    start = max(text.find("IMR ISSUES"), 0)
+    for item in item_texts:
+        rx = mention_regex(item)
+        m = rx.search(text, start) if rx else None
+        if m:
+            text = text[:m.start()] + m.group(0).upper() + text[m.end():]
+    return double_spaced(text)
 
 
 def main(argv=None) -> None:
@@ -46,6 +58,8 @@ def main(argv=None) -> None:
                     "(to measure whether longer training helps held-out letters)")
     ap.add_argument("--double-spaced", action="store_true", help="score the held-out letters double-spaced, "
                     "as 2013-14 letters come out of their PDFs (training letters as usual)")
+    ap.add_argument("--older-layout", action="store_true", help="score the held-out letters in the 2013-14 "
+                    "shape: double-spaced, with the item names (from the gold) in capitals")
     ap.add_argument("--double-spaced-fraction", type=float, default=DOUBLE_SPACED_FRACTION,
                     help="share of training letters also given double-spaced (imr_nlp.training)")
     args = ap.parse_args(argv)
@@ -73,6 +87,8 @@ def main(argv=None) -> None:
                 text = letter_text(find_letter(records[case], letters))
                 if args.double_spaced:
                     text = double_spaced(text)
+                if args.older_layout:
+                    text = older_layout(text, [it.get("text") or "" for it in records[case].get("items", [])])
                 pairs.append((Letter.from_doc(nlp(text)).to_dict(), records[case]))
         print(f"fold {k + 1}/{args.folds} done ({time.time() - t0:.0f}s)", flush=True)
     if args.predictions:

@@ -28,6 +28,10 @@ def doc_text(doc: "Doc") -> str:
     return text
 
 
+# Counts written as words, as the letters write quantities ("Six sessions", "twelve visits").
+NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "fifteen", "sixteen", "eighteen", "twenty", "thirty"]
+
 _WS = re.compile(r"\s+")
 # One-for-one character replacements that make extracted text look like the letters the rules and
 # the recognizer learnt from: no-break and other Unicode spaces -> " ", curly quotes -> straight.

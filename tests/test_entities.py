@@ -353,6 +353,21 @@ def test_model_body_part_must_end_in_an_anatomical_noun(nlp, words, kept):
     assert nlp.get_pipe("imr_entities")._model_span_ok(ent, [], []) is kept
 
 
+@pytest.mark.parametrize("words, kept", [
+    ("SIX SESSIONS", False), ("12 visits", False), ("three additional sessions", False), ("two studies", False),
+    ("aquatic therapy", True), ("nerve conduction studies", True),
+])
+def test_model_treatment_that_is_a_count_of_sessions_is_not_kept(nlp, words, kept):
+    """A count of sessions or studies is the quantity of a request, not its treatment: the
+    recognizer tagged "SIX SESSIONS" in an item written in capitals."""
+    from spacy.tokens import Span
+
+    d = nlp.make_doc(f"The provider requested {words} for the low back.")
+    a = len(nlp.make_doc("The provider requested"))
+    ent = Span(d, a, a + len(nlp.make_doc(words)), label="TREATMENT")
+    assert nlp.get_pipe("imr_entities")._model_span_ok(ent, [], []) is kept
+
+
 @pytest.mark.parametrize("term, label", [
     ("sleep study", "TREATMENT"), ("dry needling", "TREATMENT"), ("bone growth stimulator", "TREATMENT"),
     ("vestibular therapy", "TREATMENT"), ("ganglion cyst", "DIAGNOSIS"), ("sexual dysfunction", "DIAGNOSIS"),

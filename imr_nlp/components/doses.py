@@ -33,7 +33,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
-from ..text import doc_text, one_line
+from ..text import NUMBER_WORDS, doc_text, one_line
 from .entities import SPANS_KEY, WordView, body_range, get_word_view, match_in_windows, set_ents
 
 DOSES_KEY = "imr_doses"
@@ -45,8 +45,6 @@ NUM = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*$"
 NUM_UNIT = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*(mg|mgs|mcg|ug|ml|%|iu|percent)(/(\d+(\.\d+)?)?(mg|ml|hr|h|g))?$"
 PCT_CHAIN = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)+$"
 PCT_CHAIN_HEAD = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)*/\d+(\.\d+)?$"
-NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-                "fifteen", "sixteen", "eighteen", "twenty", "thirty"]
 WORDNUM = NUMBER_WORDS + ["once", "twice", "thrice", "1x", "2x", "3x"]
 COUNT = {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}}
 COUNT_OR_WORD = [{"TEXT": {"REGEX": r"^\d+(-\d+)?$"}}, {"LOWER": {"IN": WORDNUM}}]

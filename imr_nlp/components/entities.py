@@ -83,7 +83,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from ..text import collapse, doc_text
+from ..text import NUMBER_WORDS, collapse, doc_text
 
 SPANS_KEY = "imr"
 LABELS = ("DRUG", "DOSE", "TREATMENT", "BODY_PART", "DIAGNOSIS", "GUIDELINE")
@@ -839,8 +839,9 @@ class EntityRecognizer:
             window = [t.lower_ for t in ent.doc[ent.start:min(ent.end + 1, len(ent.doc))]]
             return self._is_site(window, 0, len(ent), set())
         if ent.label_ == "TREATMENT":
-            if (len(words) == 1 and words[0] in _GENERIC_SERVICE) or " ".join(words) in self.not_treatments:
-                return False  # "(6 TREATMENTS)": a quantity's unit; "physical medicine": a catch-all
+            if all(w in _GENERIC_SERVICE or w in _COUNT_WORDS or w.isdigit() for w in words) \
+                    or " ".join(words) in self.not_treatments:
+                return False  # "(6 TREATMENTS)", "SIX SESSIONS": a quantity; "physical medicine": a catch-all
             if self._drug_class(ent.doc[ent.start - 1].lower_ if ent.start > 0 else "", words):
                 return False
             if " ".join(words) in self.catchalls:
@@ -920,7 +921,8 @@ def set_ents(doc: Doc) -> None:
 
 _ORDINAL = re.compile(r"^(?:1st|2nd|3rd|[4-9]th|10th)$")
 _GENERIC_SERVICE = {"treatment", "treatments", "therapy", "therapies", "procedure", "procedures", "session",
-                    "sessions", "service", "services", "visit", "visits"}
+                    "sessions", "service", "services", "visit", "visits", "study", "studies"}
+_COUNT_WORDS = set(NUMBER_WORDS) | {"additional", "more", "further"}  # "three additional sessions": a quantity
 _SPRAIN_STRAIN = {"sprain", "strain", "sprains", "strains"}
 _DETS = {"the", "his", "her", "their"}
 _ICD_FILL = {"unspecified", "other", "part", "parts", "one", "or", "more", "multiple", "site", "sites", "side",
