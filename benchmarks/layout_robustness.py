@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -73,6 +74,9 @@ SHAPES: dict[str, Callable[[str, str], str]] = {
     "Windows line ends": windows_line_ends,
     "upper-case item names": upper_case_items,
     "section headings lost": headings_lost,
+    "two spaces between words": lambda text, case: re.sub(r"(?<=[\w.,]) (?=\w)", "  ", text),
+    "ligatures, soft hyphens, en dashes": lambda text, case: re.sub(
+        r"(?<=\w)-(?=\w)", "\u2013", text.replace("fi", "\ufb01").replace("fl", "\ufb02").replace("tion", "ti\u00adon")),
 }
 
 

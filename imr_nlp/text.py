@@ -35,15 +35,28 @@ NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", 
 _WS = re.compile(r"\s+")
 # One-for-one character replacements that make extracted text look like the letters the rules and
 # the recognizer learnt from: no-break and other Unicode spaces -> " ", curly quotes -> straight.
+# Hyphen and en dash variants -> "-" ("x\u2013ray", "L4\u20135", "pages 76\u201380").
 _PLAIN_CHARS = str.maketrans({**{c: " " for c in "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
                                                  "\u2008\u2009\u200a\u202f\u205f\u3000"},
+                              **{c: "-" for c in "\u2010\u2011\u2012\u2013"},
                               "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+# Glyphs some PDF extractors leave that are not one character for one: typographic ligatures
+# ("signi\ufb01cant") are spelt out; soft hyphens and zero-width characters go.
+_PDF_GLYPHS = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+                             "\ufb05": "st", "\ufb06": "st", "\u00ad": None, "\u200b": None, "\u200c": None,
+                             "\u200d": None, "\u2060": None, "\ufeff": None})
 
 
 def plain_chars(text: str) -> str:
-    """``text`` with Unicode spaces and curly quotes made plain, one character for one (offsets
+    """``text`` with Unicode spaces, hyphens and curly quotes made plain, one character for one (offsets
     stay valid): "QTY:\\u00a01.00", "de Quervain\\u2019s" -> "QTY: 1.00", "de Quervain's"."""
     return text.translate(_PLAIN_CHARS)
+
+
+def spelt_out_glyphs(text: str) -> str:
+    """``text`` with ligatures spelt out and soft hyphens and zero-width characters removed (not
+    one for one): "signi\\ufb01cant \\ufb02exion" -> "significant flexion"."""
+    return text.translate(_PDF_GLYPHS)
 
 
 _LINE_END_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*(?=\w)")  # also "\r\n" (Windows)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -213,6 +214,31 @@ def test_windows_line_ends_no_break_spaces_and_curly_quotes_parse_like_plain_tex
     assert imr_nlp.parse(path).to_dict() == expected
     items = nlp(crlf)._.imr_items
     assert [" ".join(i["text"].split()) for i in items] == [i["text"] for i in expected["items"]]
+
+
+def _without_offsets(record):
+    """A to_dict() record without character offsets (they move when spacing or glyphs change)."""
+    if isinstance(record, dict):
+        return {k: _without_offsets(v) for k, v in record.items() if k not in ("start", "end")}
+    if isinstance(record, list):
+        return [_without_offsets(v) for v in record]
+    return record
+
+
+@pytest.mark.parametrize("shape", [
+    pytest.param(lambda t: re.sub(r"(?<=[\w.,]) (?=\w)", "  ", t), id="two spaces between words"),
+    pytest.param(lambda t: t.replace("fi", "\ufb01").replace("fl", "\ufb02"), id="ligatures"),
+    pytest.param(lambda t: t.replace("tion", "ti\u00adon").replace(" the ", " the\u200b "), id="soft hyphens"),
+    pytest.param(lambda t: re.sub(r"(?<=\w)-(?=\w)", "\u2013", t), id="en dashes"),
+])
+def test_odd_spacing_and_glyphs_parse_like_plain_text(example_text, shape):
+    """Another extractor's spacing and glyphs (justified text with runs of spaces, ligatures,
+    soft hyphens, zero-width spaces, en dashes for hyphens) give the record of the plain letter,
+    offsets aside; the header keeps its columns."""
+    body = example_text.index("HOW THE IMR")
+    odd = example_text[:body] + shape(example_text[body:])
+    assert odd != example_text
+    assert _without_offsets(imr_nlp.parse(odd).to_dict()) == _without_offsets(imr_nlp.parse(example_text).to_dict())
 
 
 def test_partial_certification_leaving_the_original_request(example_text):
