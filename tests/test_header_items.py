@@ -239,6 +239,16 @@ def test_header_with_date_of_ur_decision_label():
     assert fields["application_received"] == "08/15/2013"
 
 
+def test_2013_header_dated_is_the_decision_date():
+    """2013-14 letters date the determination "Dated: 12/31/2013" above a label column."""
+    text = ("Dated: 12/31/2013\n\nEmployee:              [redacted]\nClaim Number:          [redacted]\n"
+            "Date of UR Decision:   8/5/2013\nDate of Injury:        6/15/2012\n"
+            "IMR Case Number:       CM13-0004321\n")
+    fields = read_header_fields(text)
+    assert (fields["decision_date"], fields["ur_denial_date"], fields["date_of_injury"], fields["case_number"]) == (
+        "12/31/2013", "8/5/2013", "6/15/2012", "CM13-0004321")
+
+
 def test_sections_found_when_a_heading_is_lost_or_run_into_the_text(example_text):
     """A heading drawn as an image (missing from the text) or run into its first line: the
     section is placed by its heading words anywhere or by its opening form sentence."""

@@ -33,6 +33,7 @@ HEADER_LABELS: list[tuple[str, str, str]] = [
     (r"Date\s+Assigned\s*:", "date_assigned", "date"),
     (r"Date\s+of\s+Injury\s*:", "date_of_injury", "date"),
     (r"Decision\s+Date\s*:", "decision_date", "date"),
+    (r"\bDated\s*:", "decision_date", "date"),  # 2013-14 letters: the date the determination was issued
     (r"UR\s+Denial\s+Date\s*:", "ur_denial_date", "date"),
     (r"(?:Date\s+of\s+UR\s+(?:Decision|Denial)|UR\s+Decision\s+Date)\s*:", "ur_denial_date", "date"),
     (r"Priority\s*:", "priority", "priority"),
