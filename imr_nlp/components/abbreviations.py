@@ -25,7 +25,8 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from .entities import RESOURCES, SPANS_KEY, body_range, set_ents
+from .entities import RESOURCES, SPANS_KEY, set_ents
+from .word_view import body_range
 
 
 def read_abbreviations(path: Path) -> dict[str, tuple[str, Optional[str]]]:

@@ -1,6 +1,6 @@
 """``imr_doses``: strengths, quantities, frequencies and routes, linked to their drug; item fields.
 
-Matcher patterns over the word view of the letter body (see ``entities.make_word_view``):
+Matcher patterns over the word view of the letter body (see ``word_view.py``):
 
 - DOSE (a strength with its unit: "8 mg", "8MG", "10/325 mg", "5%", "7.5mg", "10%/5%/5%",
   "0.5 mg/kg", "25 mcg/hr", "800mg/26.6mg") goes
@@ -34,7 +34,8 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from ..text import NUMBER_WORDS, doc_text, one_line
-from .entities import SPANS_KEY, WordView, body_range, get_word_view, match_in_windows, set_ents
+from .entities import SPANS_KEY, set_ents
+from .word_view import WordView, body_range, get_word_view, match_in_windows
 
 DOSES_KEY = "imr_doses"
 Span.set_extension("imr_drug", default=None, force=True)
