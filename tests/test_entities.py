@@ -534,3 +534,11 @@ def test_compound_strengths_written_with_hyphens_or_per_gram(nlp):
     d = _rule_doc(nlp, "Ketoprofen 10% 100mg/g and Trezix 325-30-\n16mg were requested; Norco 7.5-325mg.")
     assert {"100mg/g", "325-30-16mg", "7.5-325mg"} <= {"".join(t.split()) for t in texts(d, "DOSE")}
     assert not {"16mg", "100mg", "325mg"} & texts(d, "DOSE")
+
+
+def test_condition_named_with_the_word_injury_is_one_mention(nlp):
+    d = _rule_doc(nlp, "Diagnoses include left knee contusion injury and a crush\ninjury of the right hand. "
+                  "The injury occurred at work.")
+    dx = texts(d, "DIAGNOSIS")
+    assert {"left knee contusion injury", "crush injury"} <= dx
+    assert "left knee contusion" not in dx and "injury" not in dx

@@ -670,6 +670,9 @@ class EntityRecognizer:
                 e += 2
             elif e < n and low[e] in _SPRAIN_STRAIN:
                 e += 1
+        # "contusion injury", "crush injury": a condition named with the word injury is one mention
+        if e < n and low[e] in _INJURY and low[e - 1] in self.dx_all_heads and low[e - 1] not in _INJURY | {"pain"}:
+            e += 1
         # "CRPS II", "regional pain syndrome type ii"
         if low[e - 1] in {"crps", "rsd", "syndrome", "dystrophy"}:
             j = e + 1 if e < n and low[e] == "type" else e
@@ -818,6 +821,7 @@ _GENERIC_SERVICE = {"treatment", "treatments", "therapy", "therapies", "procedur
                     "sessions", "service", "services", "visit", "visits", "study", "studies"}
 _COUNT_WORDS = set(NUMBER_WORDS) | {"additional", "more", "further"}  # "three additional sessions": a quantity
 _SPRAIN_STRAIN = {"sprain", "strain", "sprains", "strains"}
+_INJURY = {"injury", "injuries"}
 _DETS = {"the", "his", "her", "their"}
 _ICD_FILL = {"unspecified", "other", "part", "parts", "one", "or", "more", "multiple", "site", "sites", "side",
              "specified"}
