@@ -40,7 +40,8 @@ Rules (data in ``imr_nlp/resources``)
                diagnoses_icd10cm.txt (generated from simple-icd-10-cm), extended left over sites and diagnostic modifiers
                (severity and "unspecified"/"other" words are not modifiers, so they drop out) and
                over coordinated sites ("right and left shoulder joint sprain", "neck and back
-               pain"); right only over a paired "sprain and strain" and a CRPS type ("CRPS II"): a
+               pain"); right only over a paired "sprain and strain", a CRPS type ("CRPS II") and the word
+               injury after a condition ("contusion injury"): a
                site written after the condition ("fracture of the right distal radius", "strain of
                muscle, fascia and tendon at neck level") is a BODY_PART of its own, not part of the
                DIAGNOSIS; nothing followed by "test"/"sign" (exam maneuvers). Symptom
@@ -659,7 +660,8 @@ class EntityRecognizer:
         return i < n and (low[i] in self.dx_sites_strict)
 
     def _extend_dx_right(self, low: list[str], e: int) -> int:
-        """Right over a paired "sprain and strain" and a CRPS type ("CRPS II"). A site written
+        """Right over a paired "sprain and strain", "injury" after a condition ("contusion
+        injury") and a CRPS type ("CRPS II"). A site written
         after the condition ("fracture of the right distal radius", "tenosynovitis right wrist")
         is not part of the DIAGNOSIS (ANNOTATION.md conventions: "anterolisthesis of L2 on L3"
         gives "anterolisthesis"); it is its own BODY_PART."""
