@@ -542,3 +542,10 @@ def test_condition_named_with_the_word_injury_is_one_mention(nlp):
     dx = texts(d, "DIAGNOSIS")
     assert {"left knee contusion injury", "crush injury"} <= dx
     assert "left knee contusion" not in dx and "injury" not in dx
+
+
+def test_gait_exam_words_are_not_sites(nlp):
+    d = _rule_doc(nlp, "On examination heel and toe walking was difficult, heel to toe walk was unsteady and he\n"
+                  "could not toe walk. There was tenderness over the left heel.")
+    body = texts(d, "BODY_PART")
+    assert body == {"left heel"}

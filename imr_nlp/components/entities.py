@@ -538,6 +538,10 @@ class EntityRecognizer:
         "degenerative disc disease")."""
         if e < len(low) and low[e] in self.not_site_after:
             return False
+        # "heel and toe walking", "heel to toe walk": the first of two nouns joined before one
+        if e + 2 < len(low) and e - s == 1 and low[e] in {"and", "to", "-", "/"} \
+                and low[e + 1] in self.body_nouns_1 and low[e + 2] in _GAIT:
+            return False
         if e - s == 1 and low[s] in self.generic_nouns:
             if s in treat_tokens:
                 return False
@@ -824,6 +828,7 @@ _GENERIC_SERVICE = {"treatment", "treatments", "therapy", "therapies", "procedur
 _COUNT_WORDS = set(NUMBER_WORDS) | {"additional", "more", "further"}  # "three additional sessions": a quantity
 _SPRAIN_STRAIN = {"sprain", "strain", "sprains", "strains"}
 _INJURY = {"injury", "injuries"}
+_GAIT = {"walk", "walks", "walking"}  # "heel and toe walking": an exam of gait, not two sites
 _DETS = {"the", "his", "her", "their"}
 _ICD_FILL = {"unspecified", "other", "part", "parts", "one", "or", "more", "multiple", "site", "sites", "side",
              "specified"}
