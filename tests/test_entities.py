@@ -549,3 +549,20 @@ def test_gait_exam_words_are_not_sites(nlp):
                   "could not toe walk. There was tenderness over the left heel.")
     body = texts(d, "BODY_PART")
     assert body == {"left heel"}
+
+
+@pytest.mark.parametrize("item, treatment", [
+    ("Jamar grip test", "Jamar grip test"),
+    ("Pre-op clearance", "clearance"),
+    ("Vexotherapy two times a week for four weeks for the right elbow", "Vexotherapy"),
+    ("Six sessions of vexotherapy for the cervical spine, thoracic spine, and lumbar spine", "vexotherapy"),
+    ("Zorblax 15mg", None),
+    ("Zorblax #60", None),
+])
+def test_item_service_no_lexicon_knows_is_still_its_treatment(nlp, item, treatment):
+    """An item with no TREATMENT span and no drug, strength or pill count requests a service whose
+    name the lexicons do not know: its treatment is the item text up to the site or quantity."""
+    text = f"IMR ISSUES, DECISIONS AND RATIONALES\n{item}: Upheld\n"
+    d = nlp(text)
+    fields = item_fields(d, {"text_start": text.index(item), "text_end": text.index(": Upheld")})
+    assert fields["treatment"] == treatment

@@ -278,7 +278,8 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
     bodies = [s for s in bodies if not any(o is not s and o.start <= s.start and s.end <= o.end
                                             and (o.end - o.start) > (s.end - s.start) for o in bodies)]
     return {
-        "treatment": None if drugs and not treatments else (_core_treatment(treatments) if treatments else None),
+        "treatment": (_core_treatment(treatments) if treatments
+                      else None if drugs or doses else _unnamed_service(doc, a, b, bodies + quantity + freq)),
         "drugs": drugs,
         "dose": "/".join(doses) if doses else None,
         "quantity": _item_quantity(doc, a, b, quantity, freq, treatments),
@@ -326,6 +327,35 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
             if f.end_char <= first.start_char and _FREQ_THEN_SPAN.match(text[f.end_char:first.start_char]):
                 return one_line(text[f.start_char:first.end_char]).rstrip(".,;:")
     return written(first)
+
+
+_PERIOP_PREFIX = re.compile(r"^(?:(?:pre|post)[- ]?op(?:erative)?|retrospective|retro|outpatient|inpatient)\s+",
+                            re.IGNORECASE)
+_TRAILING_FILLER = re.compile(r"(?:[\s,;:(]+(?:for|to|of|on|at|in|x|the|and|with|qty)\b)*[\s,;:(]*$", re.IGNORECASE)
+_MAX_SERVICE_WORDS = 6
+_LEADING_SESSIONS = re.compile(r"\s*(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"
+                               r"(?:\s+(?:additional|more|further))?(?:\s+(?:sessions?|visits?|treatments?|units?))?"
+                               r"(?:\s+of)?\s+", re.IGNORECASE)
+
+
+def _unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[str]:
+    """The service an item requests when no TREATMENT span and no drug or strength was found in it
+    ("Jamar grip test", "Pre-op clearance" -> "clearance", "Chirophysio therapy for the cervical
+    spine" -> "Chirophysio therapy"): the item text up to its first body part, quantity or
+    frequency, without a leading count ("Six sessions of") or pre-/post-operative word
+    (ANNOTATION.md: the core service). Not for an item with a "#" count (a medication). A name the lexicons and the recognizer do not know is still the request; an item
+    that leaves more than a few words is not read this way."""
+    if any(s.text.startswith("#") for s in stops):
+        return None  # "#60": a count of pills, a medication whose name no lexicon knows
+    text = doc_text(doc)
+    m = _LEADING_SESSIONS.match(text, a, b)
+    start = m.end() if m else a
+    end = min([s.start_char for s in stops if start <= s.start_char < b] + [b])
+    name = _PERIOP_PREFIX.sub("", one_line(text[start:end]))
+    name = _TRAILING_FILLER.sub("", name).rstrip(".,;:-")
+    if not name or len(name.split()) > _MAX_SERVICE_WORDS or not re.search(r"[A-Za-z]{2}", name):
+        return None
+    return name
 
 
 def _core_treatment(spans: list[Span]) -> str:
