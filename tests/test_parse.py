@@ -267,3 +267,14 @@ def test_item_treatment_as_requested(example_text, item, treatment):
     text = example_text.replace("\nNorco 10/325mg #90: Upheld", f"\n{item}: Upheld")
     assert text != example_text
     assert imr_nlp.parse(text).items[0].to_dict()["treatment"] == treatment
+
+
+def test_item_service_no_lexicon_knows_is_a_treatment_mention(example_text):
+    """An item names what was requested: a service the lexicons and the recognizer do not know is
+    the item's treatment and a TREATMENT mention, as written ("Pre-op" kept in the mention)."""
+    letter = imr_nlp.parse(example_text.replace("Norco 10/325mg #90: Upheld",
+                                                "Pre-op vexometry screening for the left knee: Upheld"))
+    item = letter.items[0]
+    assert item.treatment == "vexometry screening"
+    assert "Pre-op vexometry screening" in letter.to_dict()["entities"]["TREATMENT"]
+    assert item.body_parts == ["left knee"]

@@ -168,8 +168,14 @@ class DoseTagger:
                         span._.imr_drug = d._.imr_drug
         if Doc.has_extension("imr_items") and doc._.imr_items:
             index = _span_index(doc)
+            services: list[Span] = []
             for item in doc._.imr_items:
-                item.update(item_fields(doc, item, index))
+                item.update(item_fields(doc, item, index, services))
+            if services:  # an item's service that no lexicon knows is a TREATMENT mention too
+                for span in services:
+                    span._.imr_source = "item"
+                doc.spans[SPANS_KEY] = sorted(list(doc.spans[SPANS_KEY]) + services, key=lambda s: (s.start, -s.end))
+                set_ents(doc)
         return doc
 
     def _matches(self, view: WordView) -> list[tuple[int, int, int]]:
@@ -242,9 +248,10 @@ def _span_index(doc: Doc) -> dict[tuple[str, str], list[Span]]:
     return index
 
 
-def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, str], list[Span]]] = None
-                ) -> dict[str, Any]:
-    """The entity fields of one disputed item, from spans inside its item text."""
+def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, str], list[Span]]] = None,
+                new_spans: Optional[list[Span]] = None) -> dict[str, Any]:
+    """The entity fields of one disputed item, from spans inside its item text. The TREATMENT
+    span of a service no lexicon knows (:func:`unnamed_service`) is appended to ``new_spans``."""
     if index is None:
         index = _span_index(doc)
     a, b = item.get("text_start"), item.get("text_end")
@@ -277,9 +284,13 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
     bodies = inside(SPANS_KEY, "BODY_PART")
     bodies = [s for s in bodies if not any(o is not s and o.start <= s.start and s.end <= o.end
                                             and (o.end - o.start) > (s.end - s.start) for o in bodies)]
+    unnamed = None
+    if not treatments and not drugs and not doses:
+        unnamed = unnamed_service(doc, a, b, bodies + quantity + freq + inside(SPANS_KEY, "DIAGNOSIS"))
+        if unnamed is not None and new_spans is not None:
+            new_spans.append(unnamed)
     return {
-        "treatment": (_core_treatment(treatments) if treatments
-                      else None if drugs or doses else _unnamed_service(doc, a, b, bodies + quantity + freq)),
+        "treatment": _core_treatment(treatments) if treatments else _core_service(clean(unnamed)) if unnamed else None,
         "drugs": drugs,
         "dose": "/".join(doses) if doses else None,
         "quantity": _item_quantity(doc, a, b, quantity, freq, treatments),
@@ -329,7 +340,7 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
     return written(first)
 
 
-_PERIOP_PREFIX = re.compile(r"^(?:(?:pre|post)[- ]?op(?:erative)?|retrospective|retro|outpatient|inpatient)\s+",
+_PERIOP_PREFIX = re.compile(r"(?:(?:pre|post)[- ]?op(?:erative)?|retrospective|retro|outpatient|inpatient)\s+",
                             re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"(?:[\s,;:(]+(?:for|to|of|on|at|in|x|the|and|with|qty)\b)*[\s,;:(]*$", re.IGNORECASE)
 _MAX_SERVICE_WORDS = 6
@@ -338,24 +349,36 @@ _LEADING_SESSIONS = re.compile(r"\s*(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s
                                r"(?:\s+of)?\s+", re.IGNORECASE)
 
 
-def _unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[str]:
+def unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Span]:
     """The service an item requests when no TREATMENT span and no drug or strength was found in it
     ("Jamar grip test", "Pre-op clearance" -> "clearance", "Chirophysio therapy for the cervical
-    spine" -> "Chirophysio therapy"): the item text up to its first body part, quantity or
-    frequency, without a leading count ("Six sessions of") or pre-/post-operative word
-    (ANNOTATION.md: the core service). Not for an item with a "#" count (a medication). A name the lexicons and the recognizer do not know is still the request; an item
-    that leaves more than a few words is not read this way."""
+    spine" -> "Chirophysio therapy"), as a TREATMENT span: the item text up to its first body part,
+    diagnosis, quantity or frequency, without a leading count ("Six sessions of"). An item names
+    what was requested, so a name the lexicons and the recognizer do not know is still a
+    treatment. Not for an item with a "#" count (a medication), nor one that leaves more than a
+    few words. The mention keeps a pre-/post-operative word as written; the item's ``treatment``
+    field drops it (:func:`_core_service`, ANNOTATION.md: the core service)."""
     if any(s.text.startswith("#") for s in stops):
         return None  # "#60": a count of pills, a medication whose name no lexicon knows
     text = doc_text(doc)
     m = _LEADING_SESSIONS.match(text, a, b)
     start = m.end() if m else a
     end = min([s.start_char for s in stops if start <= s.start_char < b] + [b])
-    name = _PERIOP_PREFIX.sub("", one_line(text[start:end]))
-    name = _TRAILING_FILLER.sub("", name).rstrip(".,;:-")
-    if not name or len(name.split()) > _MAX_SERVICE_WORDS or not re.search(r"[A-Za-z]{2}", name):
+    m = _TRAILING_FILLER.search(text, start, end)
+    if m:
+        end = m.start()
+    while end > start and text[end - 1] in ".,;:-":
+        end -= 1
+    name = text[start:end].split()
+    if not name or len(name) > _MAX_SERVICE_WORDS or not re.search(r"[A-Za-z]{2}", text[start:end]):
         return None
-    return name
+    return doc.char_span(start, end, label="TREATMENT", alignment_mode="expand")
+
+
+def _core_service(name: str) -> str:
+    """``name`` without a leading pre-/post-operative or setting word ("Pre-op clearance" -> "clearance")."""
+    m = _PERIOP_PREFIX.match(name)
+    return name[m.end():] if m and m.end() < len(name) else name
 
 
 def _core_treatment(spans: list[Span]) -> str:
