@@ -554,6 +554,7 @@ def test_gait_exam_words_are_not_sites(nlp):
 @pytest.mark.parametrize("item, treatment", [
     ("Jamar grip test", "Jamar grip test"),
     ("Pre-op clearance", "clearance"),
+    ("Retrospective request for vexometry", "vexometry"),
     ("Vexotherapy two times a week for four weeks for the right elbow", "Vexotherapy"),
     ("Six sessions of vexotherapy for the cervical spine, thoracic spine, and lumbar spine", "vexotherapy"),
     ("Zorblax 15mg", None),

@@ -340,8 +340,8 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
     return written(first)
 
 
-_PERIOP_PREFIX = re.compile(r"(?:(?:pre|post)[- ]?op(?:erative)?|retrospective|retro|outpatient|inpatient)\s+",
-                            re.IGNORECASE)
+_PERIOP_PREFIX = re.compile(r"(?:(?:pre|post)[- ]?op(?:erative)?|outpatient|inpatient)\s+", re.IGNORECASE)
+_REQUEST_PREFIX = re.compile(r"(?:retrospective|retro|prospective|request(?:ed)?\s+for|continued|repeat)\s+", re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"(?:[\s,;:(]+(?:for|to|of|on|at|in|x|the|and|with|qty)\b)*[\s,;:(]*$", re.IGNORECASE)
 _MAX_SERVICE_WORDS = 6
 _LEADING_SESSIONS = re.compile(r"\s*(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"
@@ -351,9 +351,10 @@ _LEADING_SESSIONS = re.compile(r"\s*(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s
 
 def unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Span]:
     """The service an item requests when no TREATMENT span and no drug or strength was found in it
-    ("Jamar grip test", "Pre-op clearance" -> "clearance", "Chirophysio therapy for the cervical
-    spine" -> "Chirophysio therapy"), as a TREATMENT span: the item text up to its first body part,
-    diagnosis, quantity or frequency, without a leading count ("Six sessions of"). An item names
+    ("Jamar grip test", "Pre-op clearance", "Chirophysio therapy for the cervical spine" ->
+    "Chirophysio therapy"), as a TREATMENT span: the item text up to its first body part,
+    diagnosis, quantity or frequency, without a leading count ("Six sessions of") or request word
+    ("Retrospective", "Repeat"). An item names
     what was requested, so a name the lexicons and the recognizer do not know is still a
     treatment. Not for an item with a "#" count (a medication), nor one that leaves more than a
     few words. The mention keeps a pre-/post-operative word as written; the item's ``treatment``
@@ -361,8 +362,13 @@ def unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Spa
     if any(s.text.startswith("#") for s in stops):
         return None  # "#60": a count of pills, a medication whose name no lexicon knows
     text = doc_text(doc)
-    m = _LEADING_SESSIONS.match(text, a, b)
-    start = m.end() if m else a
+    start, moved = a, True
+    while moved:  # "Retrospective request for six sessions of ..."
+        moved = False
+        for prefix in (_REQUEST_PREFIX, _LEADING_SESSIONS):
+            m = prefix.match(text, start, b)
+            if m and m.end() > start:
+                start, moved = m.end(), True
     end = min([s.start_char for s in stops if start <= s.start_char < b] + [b])
     m = _TRAILING_FILLER.search(text, start, end)
     if m:
