@@ -19,7 +19,10 @@ Each DOSE is linked to its drug: the nearest DRUG span before it in the same sen
 The link is ``Span._.imr_drug`` (the drug's text) on the DOSE span.
 
 Item fields (contract): for each dict of ``doc._.imr_items``, from the spans inside
-``[text_start, text_end)``: ``treatment`` (first TREATMENT, None for a drug request), ``drugs``
+``[text_start, text_end)``: ``treatment`` (first TREATMENT, None for a drug request; for an
+item with no TREATMENT, drug, strength or "#" count, the service it names, which no lexicon knows,
+up to its site or quantity: ``unnamed_service``, also added to ``doc.spans["imr"]`` as a
+TREATMENT), ``drugs``
 (DRUG texts, in order, distinct), ``dose`` (strengths joined with "/" in ingredient order),
 ``quantity`` (a count the item opens with, a frequency with its duration, else the first
 quantity), ``frequency``, ``route`` (first of each, as written), ``body_parts``.
