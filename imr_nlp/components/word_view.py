@@ -53,6 +53,9 @@ class WordView:
         return [t.lower_ for t in self.doc]
 
     def to_span(self, start_tok: int, end_tok: int, label: str) -> Optional[Span]:
+        """The span of the real Doc under view tokens ``[start_tok, end_tok)``, without trailing
+        punctuation (ANNOTATION.md: a trailing period or comma is not part of a mention); None
+        where nothing is left."""
         if end_tok <= start_tok:
             return None
         a = self.doc[start_tok].idx
@@ -66,6 +69,7 @@ class WordView:
                                      alignment_mode="expand")
 
     def char_to_span(self, a: int, b: int, label: str) -> Optional[Span]:
+        """The span of the real Doc under view characters ``[a, b)``."""
         if b <= a:
             return None
         return self.source.char_span(self.offsets[a], self.offsets[b - 1] + 1, label=label,
@@ -94,6 +98,8 @@ def get_word_view(nlp_tokenizer, doc: Doc, start: Optional[int] = None, end: Opt
 
 
 def make_word_view(nlp_tokenizer, doc: Doc, start: int, end: int) -> WordView:
+    """A new word view of ``doc``'s characters ``[start, end)`` (uncached: also for a citation
+    line outside the body)."""
     view = collapse(doc_text(doc), start, end, join_hyphens=True)
     return WordView(nlp_tokenizer(view.text), view.offsets, doc, view.text)
 
