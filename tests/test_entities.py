@@ -567,3 +567,11 @@ def test_item_service_no_lexicon_knows_is_still_its_treatment(nlp, item, treatme
     d = nlp(text)
     fields = item_fields(d, {"text_start": text.index(item), "text_end": text.index(": Upheld")})
     assert fields["treatment"] == treatment
+
+
+def test_long_form_defined_in_the_letter_takes_the_abbreviation_label(nlp):
+    d = _rule_doc(nlp, "He was offered a glowsonic platelet-rich\nplasma (PRP) injection and a trial of "
+                  "transcutaneous electrical neurostimulation (TENS).")
+    treat = texts(d, "TREATMENT")
+    assert {"transcutaneous electrical neurostimulation", "tens"} <= treat
+    assert any(t.startswith("platelet-rich") for t in treat)

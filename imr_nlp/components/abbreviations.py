@@ -4,7 +4,9 @@ Two sources, in this order of trust:
 1. Definitions written in the letter itself, found by scispaCy's ``AbbreviationDetector``
    (Schwartz & Hearst 2003; ``make_serializable=True`` so ``doc._.abbreviations`` is a list of
    plain dicts and round-trips through DocBin): "transcutaneous electrical nerve stimulation
-   (TENS)". A short form whose long form overlaps an entity span takes that span's label.
+   (TENS)". A short form whose long form overlaps an entity span takes that span's label; a long
+   form that overlaps none, defining a short form of the curated list, becomes a mention of that
+   short form's label ("platelet-rich plasma (PRP)": TREATMENT both).
 2. The curated IMR list ``resources/abbreviations.tsv`` (short form, case-sensitive -> long form,
    label or '-'): PT, ESI, TENS, NSAID, DDD, HEP, UDS ...
 
@@ -66,6 +68,13 @@ class AbbreviationResolver:
                               and s.label_ != "DOSE"), None)
                 if label is None and ab["short_text"] in self.curated:
                     label = self.curated[ab["short_text"]][1]
+                    if label and long_span.start_char >= start:
+                        # "transcutaneous electrical neurostimulation (TENS)": the long form written
+                        # out is a mention of the short form's kind
+                        span = Span(doc, long_span.start, long_span.end, label=label)
+                        span._.imr_norm = " ".join(ab["long_text"].split())
+                        span._.imr_source = "abbreviation"
+                        group.append(span)
                 defined[ab["short_text"]] = (" ".join(ab["long_text"].split()), label)
         known = {**self.curated, **defined}
         by_pos = {(s.start, s.end, s.label_): s for s in group}
