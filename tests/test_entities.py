@@ -559,6 +559,7 @@ def test_gait_exam_words_are_not_sites(nlp):
     ("Six sessions of vexotherapy for the cervical spine, thoracic spine, and lumbar spine", "vexotherapy"),
     ("Zorblax 15mg", None),
     ("Zorblax #60", None),
+    ("Zorblax cream 120g", None),
 ])
 def test_item_service_no_lexicon_knows_is_still_its_treatment(nlp, item, treatment):
     """An item with no TREATMENT span and no drug, strength or pill count requests a service whose

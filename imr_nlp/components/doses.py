@@ -347,6 +347,10 @@ _PERIOP_PREFIX = re.compile(r"(?:(?:pre|post)[- ]?op(?:erative)?|outpatient|inpa
 _REQUEST_PREFIX = re.compile(r"(?:retrospective|retro|prospective|request(?:ed)?\s+for|continued|repeat)\s+", re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"(?:[\s,;:(]+(?:for|to|of|on|at|in|x|the|and|with|qty)\b)*[\s,;:(]*$", re.IGNORECASE)
 _MAX_SERVICE_WORDS = 6
+# a dosage form in an item's name makes it a medication ("Zorblax cream 120g"), not a service
+_DOSAGE_FORMS = {"cream", "creams", "gel", "gels", "patch", "patches", "ointment", "lotion", "solution", "tablet",
+                 "tablets", "tab", "tabs", "capsule", "capsules", "spray", "drops", "syrup", "suspension", "powder",
+                 "lozenges", "transdermal", "topical", "oral", "compound", "compounded"}
 _LEADING_SESSIONS = re.compile(r"\s*(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"
                                r"(?:\s+(?:additional|more|further))?(?:\s+(?:sessions?|visits?|treatments?|units?))?"
                                r"(?:\s+of)?\s+", re.IGNORECASE)
@@ -359,8 +363,8 @@ def unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Spa
     diagnosis, quantity or frequency, without a leading count ("Six sessions of") or request word
     ("Retrospective", "Repeat"). An item names
     what was requested, so a name the lexicons and the recognizer do not know is still a
-    treatment. Not for an item with a "#" count (a medication), nor one that leaves more than a
-    few words. The mention keeps a pre-/post-operative word as written; the item's ``treatment``
+    treatment. Not for a medication no lexicon knows (a "#" count or a dosage form: "Zorblax cream
+    120g"), nor an item that leaves more than a few words. The mention keeps a pre-/post-operative word as written; the item's ``treatment``
     field drops it (:func:`_core_service`, ANNOTATION.md: the core service)."""
     if any(s.text.startswith("#") for s in stops):
         return None  # "#60": a count of pills, a medication whose name no lexicon knows
@@ -379,7 +383,8 @@ def unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Spa
     while end > start and text[end - 1] in ".,;:-":
         end -= 1
     name = text[start:end].split()
-    if not name or len(name) > _MAX_SERVICE_WORDS or not re.search(r"[A-Za-z]{2}", text[start:end]):
+    if not name or len(name) > _MAX_SERVICE_WORDS or not re.search(r"[A-Za-z]{2}", text[start:end]) \
+            or any(w.lower().strip(".,;:()") in _DOSAGE_FORMS for w in name):
         return None
     return doc.char_span(start, end, label="TREATMENT", alignment_mode="expand")
 
