@@ -560,6 +560,7 @@ def test_gait_exam_words_are_not_sites(nlp):
     ("Zorblax 15mg", None),
     ("Zorblax #60", None),
     ("Zorblax cream 120g", None),
+    ("1 prescription of 500 mg", None),
 ])
 def test_item_service_no_lexicon_knows_is_still_its_treatment(nlp, item, treatment):
     """An item with no TREATMENT span and no drug, strength or pill count requests a service whose
@@ -576,3 +577,22 @@ def test_long_form_defined_in_the_letter_takes_the_abbreviation_label(nlp):
     treat = texts(d, "TREATMENT")
     assert {"transcutaneous electrical neurostimulation", "tens"} <= treat
     assert any(t.startswith("platelet-rich") for t in treat)
+
+
+@pytest.mark.parametrize("item, drugs", [
+    ("Zorblax ER 15mg #60", ["Zorblax"]),
+    ("Retrospective Zorblax HCL 10 mg", ["Zorblax"]),
+    ("Zorblax cream 5% 120g", ["Zorblax"]),
+    ("Two bottles of Zorblax #60", ["Zorblax"]),
+    ("1 prescription of 500 mg", []),
+    ("Jamar grip test", []),
+])
+def test_item_medication_no_lexicon_knows_is_still_its_drug(nlp, item, drugs):
+    """An item with a strength, a "#" count or a dosage form but no drug found asks for a
+    medication newer than the vocabularies: its name, without release or dosage form, is the drug."""
+    text = f"IMR ISSUES, DECISIONS AND RATIONALES\n{item}: Upheld\n"
+    d = nlp(text)
+    fields = item_fields(d, {"text_start": text.index(item), "text_end": text.index(": Upheld")})
+    assert fields["drugs"] == drugs
+    if drugs:
+        assert fields["treatment"] is None

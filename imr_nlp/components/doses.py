@@ -19,13 +19,13 @@ Each DOSE is linked to its drug: the nearest DRUG span before it in the same sen
 The link is ``Span._.imr_drug`` (the drug's text) on the DOSE span.
 
 Item fields (contract): for each dict of ``doc._.imr_items``, from the spans inside
-``[text_start, text_end)``: ``treatment`` (first TREATMENT, None for a drug request; for an
-item with no TREATMENT, drug, strength or "#" count, the service it names, which no lexicon knows,
-up to its site or quantity: ``unnamed_service``, also added to ``doc.spans["imr"]`` as a
-TREATMENT), ``drugs``
+``[text_start, text_end)``: ``treatment`` (first TREATMENT, None for a drug request), ``drugs``
 (DRUG texts, in order, distinct), ``dose`` (strengths joined with "/" in ingredient order),
 ``quantity`` (a count the item opens with, a frequency with its duration, else the first
-quantity), ``frequency``, ``route`` (first of each, as written), ``body_parts``.
+quantity), ``frequency``, ``route`` (first of each, as written), ``body_parts``. Where neither a
+TREATMENT nor a DRUG is found in the item, the name it opens with is a drug if the item has a
+strength, a "#" count or a dosage form (``unnamed_drug``), else a service (``unnamed_service``);
+either is also added to ``doc.spans["imr"]`` as a mention.
 """
 from __future__ import annotations
 
@@ -287,11 +287,16 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
     bodies = inside(SPANS_KEY, "BODY_PART")
     bodies = [s for s in bodies if not any(o is not s and o.start <= s.start and s.end <= o.end
                                             and (o.end - o.start) > (s.end - s.start) for o in bodies)]
-    unnamed = None
-    if not treatments and not drugs and not doses:
-        unnamed = unnamed_service(doc, a, b, bodies + quantity + freq + inside(SPANS_KEY, "DIAGNOSIS"))
-        if unnamed is not None and new_spans is not None:
-            new_spans.append(unnamed)
+    # an item no lexicon or model names: a medication (a strength, a "#" count, a dosage form) or a service
+    unnamed = drug = None
+    if not treatments and not drugs:
+        if doses or _medication(doc_text(doc)[a:b], quantity):
+            drug = unnamed_drug(doc, a, b, inside(SPANS_KEY, "DOSE") + quantity + freq)
+            drugs = [clean(drug)] if drug is not None else []
+        else:
+            unnamed = unnamed_service(doc, a, b, bodies + quantity + freq + inside(SPANS_KEY, "DIAGNOSIS"))
+        if new_spans is not None:
+            new_spans.extend(s for s in (drug, unnamed) if s is not None)
     return {
         "treatment": _core_treatment(treatments) if treatments else _core_service(clean(unnamed)) if unnamed else None,
         "drugs": drugs,
@@ -347,33 +352,30 @@ _PERIOP_PREFIX = re.compile(r"(?:(?:pre|post)[- ]?op(?:erative)?|outpatient|inpa
 _REQUEST_PREFIX = re.compile(r"(?:retrospective|retro|prospective|request(?:ed)?\s+for|continued|repeat)\s+", re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"(?:[\s,;:(]+(?:for|to|of|on|at|in|x|the|and|with|qty)\b)*[\s,;:(]*$", re.IGNORECASE)
 _MAX_SERVICE_WORDS = 6
+_MAX_DRUG_WORDS = 3
 # a dosage form in an item's name makes it a medication ("Zorblax cream 120g"), not a service
 _DOSAGE_FORMS = {"cream", "creams", "gel", "gels", "patch", "patches", "ointment", "lotion", "solution", "tablet",
                  "tablets", "tab", "tabs", "capsule", "capsules", "spray", "drops", "syrup", "suspension", "powder",
                  "lozenges", "transdermal", "topical", "oral", "compound", "compounded"}
+_RELEASE_FORMS = {"er", "sr", "xr", "xl", "cr", "la", "dr", "ir", "cd", "ds", "extended", "release", "extended-release",
+                  "hcl", "hydrochloride", "sodium", "potassium"}
+_TRAILING_FORM = re.compile(r"(?:\s+(?:(?:" + "|".join(sorted(_RELEASE_FORMS | _DOSAGE_FORMS, key=len, reverse=True))
+                            + r")\b|[\d.,/%-]+(?:\s*(?:mg|mcg|g|ml)\b)?)\.?)+\s*$", re.IGNORECASE)
 _LEADING_SESSIONS = re.compile(r"\s*(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"
-                               r"(?:\s+(?:additional|more|further))?(?:\s+(?:sessions?|visits?|treatments?|units?))?"
+                               r"(?:\s+(?:additional|more|further))?(?:\s+(?:sessions?|visits?|treatments?|units?|prescriptions?|"
+                               r"refills?|supply|bottles?|tubes?|boxes|containers?|jars?|kits?))?"
                                r"(?:\s+of)?\s+", re.IGNORECASE)
 
 
-def unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Span]:
-    """The service an item requests when no TREATMENT span and no drug or strength was found in it
-    ("Jamar grip test", "Pre-op clearance", "Chirophysio therapy for the cervical spine" ->
-    "Chirophysio therapy"), as a TREATMENT span: the item text up to its first body part,
-    diagnosis, quantity or frequency, without a leading count ("Six sessions of") or request word
-    ("Retrospective", "Repeat"). An item names
-    what was requested, so a name the lexicons and the recognizer do not know is still a
-    treatment. Not for a medication no lexicon knows (a "#" count or a dosage form: "Zorblax cream
-    120g"), nor an item that leaves more than a few words. The mention keeps a pre-/post-operative word as written; the item's ``treatment``
-    field drops it (:func:`_core_service`, ANNOTATION.md: the core service)."""
-    if any(s.text.startswith("#") for s in stops):
-        return None  # "#60": a count of pills, a medication whose name no lexicon knows
-    text = doc_text(doc)
+def _item_name(text: str, a: int, b: int, stops: list[Span], prefix_limit: Optional[int] = None) -> tuple[int, int]:
+    """The char range of the name an item opens with: its text up to the first of ``stops``,
+    without a leading request word ("Retrospective", "Repeat") or count ("Six sessions of") and
+    without trailing filler words ("for the")."""
     start, moved = a, True
-    while moved:  # "Retrospective request for six sessions of ..."
+    while moved:  # "Retrospective request for six sessions of ..."; never into a strength
         moved = False
         for prefix in (_REQUEST_PREFIX, _LEADING_SESSIONS):
-            m = prefix.match(text, start, b)
+            m = prefix.match(text, start, prefix_limit or b)
             if m and m.end() > start:
                 start, moved = m.end(), True
     end = min([s.start_char for s in stops if start <= s.start_char < b] + [b])
@@ -382,11 +384,51 @@ def unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Spa
         end = m.start()
     while end > start and text[end - 1] in ".,;:-":
         end -= 1
-    name = text[start:end].split()
-    if not name or len(name) > _MAX_SERVICE_WORDS or not re.search(r"[A-Za-z]{2}", text[start:end]) \
-            or any(w.lower().strip(".,;:()") in _DOSAGE_FORMS for w in name):
+    return start, end
+
+
+def _named(text: str, start: int, end: int, max_words: int) -> bool:
+    words = text[start:end].split()
+    return 0 < len(words) <= max_words and bool(re.search(r"[A-Za-z]{2}", text[start:end]))
+
+
+def unnamed_service(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Span]:
+    """The service an item requests when no TREATMENT span and no drug or strength was found in it
+    ("Jamar grip test", "Pre-op clearance", "Chirophysio therapy for the cervical spine" ->
+    "Chirophysio therapy"), as a TREATMENT span: the item's name (:func:`_item_name`) up to its
+    first body part, diagnosis, quantity or frequency. An item names what was requested, so a
+    name the lexicons and the recognizer do not know is still a treatment. Not for an item that
+    leaves more than a few words. The mention keeps a pre-/post-operative word as written; the item's
+    ``treatment`` field drops it (:func:`_core_service`, ANNOTATION.md: the core service)."""
+    text = doc_text(doc)
+    start, end = _item_name(text, a, b, stops)
+    if not _named(text, start, end, _MAX_SERVICE_WORDS):
         return None
     return doc.char_span(start, end, label="TREATMENT", alignment_mode="expand")
+
+
+def unnamed_drug(doc: Doc, a: int, b: int, stops: list[Span]) -> Optional[Span]:
+    """The medication an item requests when no drug was found in it ("Zorblax ER 10mg #60",
+    "Zorblax cream 5% 120g" -> "Zorblax"), as a DRUG span: the item's name (:func:`_item_name`)
+    up to its first strength, quantity or frequency, without trailing release, salt or dosage
+    form words or strengths (ANNOTATION.md: the drug's name without salt or release form). A
+    brand newer than the vocabularies is still a drug."""
+    text = doc_text(doc)
+    strength = min([s.start_char for s in stops if s.label_ == "DOSE" and a <= s.start_char < b] + [b])
+    start, end = _item_name(text, a, b, stops, prefix_limit=strength)
+    m = _TRAILING_FORM.search(text, start, end)
+    if m:
+        end = m.start()
+    if not _named(text, start, end, _MAX_DRUG_WORDS) or not text[start].isalpha():
+        return None
+    return doc.char_span(start, end, label="DRUG", alignment_mode="expand")
+
+
+def _medication(item_text: str, quantity: list[Span]) -> bool:
+    """Whether an item with no drug found still asks for a medication: a "#" count of pills or a
+    dosage form in its text ("Zorblax cream 120g")."""
+    return any(q.text.startswith("#") for q in quantity) or any(
+        w.lower().strip(".,;:()") in _DOSAGE_FORMS for w in item_text.split())
 
 
 def _core_service(name: str) -> str:
