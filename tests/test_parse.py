@@ -278,3 +278,10 @@ def test_item_service_no_lexicon_knows_is_a_treatment_mention(example_text):
     assert item.treatment == "vexometry screening"
     assert "Pre-op vexometry screening" in letter.to_dict()["entities"]["TREATMENT"]
     assert item.body_parts == ["left knee"]
+
+
+def test_item_medication_no_vocabulary_knows_is_a_drug_mention(example_text):
+    letter = imr_nlp.parse(example_text.replace("Norco 10/325mg #90: Upheld", "Zorblax ER 10mg #60: Upheld"))
+    item = letter.items[0]
+    assert item.drugs == ["Zorblax"] and item.treatment is None and item.dose == "10mg"
+    assert "Zorblax" in letter.to_dict()["entities"]["DRUG"]

@@ -171,13 +171,13 @@ class DoseTagger:
                         span._.imr_drug = d._.imr_drug
         if Doc.has_extension("imr_items") and doc._.imr_items:
             index = _span_index(doc)
-            services: list[Span] = []
+            unnamed: list[Span] = []
             for item in doc._.imr_items:
-                item.update(item_fields(doc, item, index, services))
-            if services:  # an item's service that no lexicon knows is a TREATMENT mention too
-                for span in services:
+                item.update(item_fields(doc, item, index, unnamed))
+            if unnamed:  # an item's drug or service that no lexicon knows is a mention too
+                for span in unnamed:
                     span._.imr_source = "item"
-                doc.spans[SPANS_KEY] = sorted(list(doc.spans[SPANS_KEY]) + services, key=lambda s: (s.start, -s.end))
+                doc.spans[SPANS_KEY] = sorted(list(doc.spans[SPANS_KEY]) + unnamed, key=lambda s: (s.start, -s.end))
                 set_ents(doc)
         return doc
 
@@ -254,7 +254,8 @@ def _span_index(doc: Doc) -> dict[tuple[str, str], list[Span]]:
 def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, str], list[Span]]] = None,
                 new_spans: Optional[list[Span]] = None) -> dict[str, Any]:
     """The entity fields of one disputed item, from spans inside its item text. The TREATMENT
-    span of a service no lexicon knows (:func:`unnamed_service`) is appended to ``new_spans``."""
+    or DRUG span of a service or drug no lexicon knows (:func:`unnamed_service`,
+    :func:`unnamed_drug`) is appended to ``new_spans``."""
     if index is None:
         index = _span_index(doc)
     a, b = item.get("text_start"), item.get("text_end")
