@@ -37,7 +37,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from ..text import NUMBER_WORDS, doc_text, one_line
-from .entities import SPANS_KEY, set_ents
+from .entities import SALT_OR_FORM, SPANS_KEY, set_ents
 from .word_view import WordView, body_range, get_word_view, match_in_windows
 
 DOSES_KEY = "imr_doses"
@@ -312,7 +312,8 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
 # after a strength: a morphine-equivalent threshold ("above 80 mg/day MED", "120 mg oral morphine equivalents")
 _MORPHINE_EQUIVALENT = re.compile(r"(?:\s*(?:/|per)\s*(?:day|d)\b)?\s*(?:\(?(?:MED|MME|MEq)\b|(?:oral\s+)?morphine\s+"
                                   r"(?:milligram\s+)?equivalen)")
-_LEADING_COUNT = re.compile(r"(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"
+_COUNT_TEXT = r"(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"  # "Six", "One (1)", "12"
+_LEADING_COUNT = re.compile(_COUNT_TEXT +
                             r"(?:\s+(?:containers?|tubes?|bottles?|jars?|boxes|box|pairs?|sets?|kits?)\b)?(?=\s+[A-Za-z])",
                             re.IGNORECASE)
 _FREQ_THEN_SPAN = re.compile(r"\s*(?:,\s*)?(?:for|times|x|over)?\s*(?:a\s+(?:total\s+of\s+)?)?$", re.IGNORECASE)
@@ -358,11 +359,9 @@ _MAX_DRUG_WORDS = 3
 _DOSAGE_FORMS = {"cream", "creams", "gel", "gels", "patch", "patches", "ointment", "lotion", "solution", "tablet",
                  "tablets", "tab", "tabs", "capsule", "capsules", "spray", "drops", "syrup", "suspension", "powder",
                  "lozenges", "transdermal", "topical", "oral", "compound", "compounded"}
-_RELEASE_FORMS = {"er", "sr", "xr", "xl", "cr", "la", "dr", "ir", "cd", "ds", "extended", "release", "extended-release",
-                  "hcl", "hydrochloride", "sodium", "potassium"}
-_TRAILING_FORM = re.compile(r"(?:\s+(?:(?:" + "|".join(sorted(_RELEASE_FORMS | _DOSAGE_FORMS, key=len, reverse=True))
+_TRAILING_FORM = re.compile(r"(?:\s+(?:(?:" + "|".join(sorted(SALT_OR_FORM | _DOSAGE_FORMS, key=len, reverse=True))
                             + r")\b|[\d.,/%-]+(?:\s*(?:mg|mcg|g|ml)\b)?)\.?)+\s*$", re.IGNORECASE)
-_LEADING_SESSIONS = re.compile(r"\s*(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"
+_LEADING_SESSIONS = re.compile(r"\s*" + _COUNT_TEXT +
                                r"(?:\s+(?:additional|more|further))?(?:\s+(?:sessions?|visits?|treatments?|units?|prescriptions?|"
                                r"refills?|supply|bottles?|tubes?|boxes|containers?|jars?|kits?))?"
                                r"(?:\s+of)?\s+", re.IGNORECASE)

@@ -758,7 +758,7 @@ class EntityRecognizer:
         and release-form words) or one edit-ish step from a lexicon name of 6+ letters (misspellings:
         "Tramdol", "Diazempam")."""
         words = [w for w in re.split(r"[\s/]+", text.lower().strip(" .,;:()")) if w]
-        words = [w for w in words if w not in _SALT_OR_FORM]
+        words = [w for w in words if w not in SALT_OR_FORM]
         if not words:
             return False
         key = " ".join(words)
@@ -843,7 +843,8 @@ _TREAT_TAILS = {"therapy", "testing", "scan", "scans", "consultation", "consult"
 _PERIOP = {"post", "pre", "operative", "postoperative", "preoperative", "post-operative", "pre-operative",
            "post-op", "pre-op", "postop", "preop", "-"}
 
-_SALT_OR_FORM = {
+# a drug's salt, release form or dosage form: not part of its name (ANNOTATION.md: Oxycodone HCL ER -> Oxycodone)
+SALT_OR_FORM = {
     "hcl", "hydrochloride", "sodium", "potassium", "citrate", "sulfate", "succinate", "tartrate",
     "bitartrate", "maleate", "besylate", "mesylate", "phosphate", "acetate", "er", "sr", "xr", "xl", "cr",
     "la", "dr", "ir", "cd", "ds", "extended", "release", "extended-release", "tablet", "tablets", "tab",
