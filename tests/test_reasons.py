@@ -186,6 +186,12 @@ def test_sentence_splitter_keeps_abbreviations():
     # a time limit is exceeds_guideline_limits
     ("Long-term use is not recommended.", ["exceeds_guideline_limits"], ["not_recommended"]),
     ("Muscle relaxants are not recommended beyond two to three weeks.", ["exceeds_guideline_limits"], ["not_recommended"]),
+    # ... but "long-term" / "short-term" naming an outcome is no time limit
+    ("There was no evidence of patient specific short and long-term goals with the unit.", [],
+     ["exceeds_guideline_limits"]),
+    ("Injections may give short-term relief but have no long term functional benefit.", [],
+     ["exceeds_guideline_limits"]),
+    ("Ultram is not indicated for long term use.", ["exceeds_guideline_limits"], []),
     # "no evidence that the patient ..." is missing documentation, not weak science
     ("There is no evidence that the patient has failed first-line care.", ["criteria_not_met"],
      ["insufficient_evidence"]),
