@@ -31,7 +31,9 @@ class ContextAssertion:
         self.name = name
         data = json.loads((Path(resources or RESOURCES) / "assertion_rules.json").read_text(encoding="utf8"))
         self.window = int(data.get("window", 8))
-        self.labels = set(data["labels"])
+        # in file order: spaCy writes a component's labels into meta.json, which should not change
+        # from one save to the next
+        self.labels = tuple(data["labels"])
         self.termination = {w.lower() for w in data["termination"]}
         self.rules: dict[str, dict] = {}
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
