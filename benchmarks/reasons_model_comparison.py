@@ -22,9 +22,10 @@ Candidates:
   filters and the sentence role: case sentence vs guideline quote), its tokens as a learned
   block (label, pattern and role tokens) weighted ``w``; word n-grams only unless ``char``;
   ``tuned``: per-label thresholds from inner 3-fold CV inside each training fold (``grouped``:
-  inner folds by letter); ``hybrid``: request_incomplete / associated_service / other decided by
-  their cue rule when a case sentence cues them. The shipped model is ``v2_word_w0.3_tuned``
-  (``ReasonModel.fit`` defaults).
+  inner folds by letter). These rows are the model alone; ``rule_other``: ``other`` (a catch-all
+  with few examples) decided by its cue rule when a case sentence cues it, as the cue file's
+  ``_rules`` ships; ``hybrid``: request_incomplete / associated_service / other decided so. The
+  shipped model is ``v2_word_w0.3_tuned_rule_other`` (``ReasonModel.fit`` defaults).
 * ``spacy_bow``: spaCy ``textcat_multilabel`` (TextCatBOW, config ``imr_nlp/configs/reasons_textcat.cfg``)
   trained with nlp.update, CPU; ``spacy_cnn`` (``--cnn``): the TextCatEnsemble (tok2vec CNN + BOW).
 """
@@ -161,7 +162,7 @@ ORIGINAL_CUES = {
 }
 # the first model's estimator settings (make_estimator's defaults are now the shipped model's)
 ORIG = dict(cues=ORIGINAL_CUES, char=True, cue_vocab="fixed", cue_weight=1.0, cue_binary=True, tune=False)
-V2 = dict(char=False, cue_vocab="learned", cue_weight=0.3, cue_binary=False)
+V2_SETTINGS = dict(char=False, cue_vocab="learned", cue_weight=0.3, cue_binary=False)
 
 
 def _with_rules(rules):
@@ -171,15 +172,21 @@ def _with_rules(rules):
 
 
 def candidates(cnn: bool):
+    # the v2 rows are the model alone (no label decided by rule), except the shipped row and the
+    # hybrid, which say which labels their cue rule decides
+    alone = _with_rules([])
+    V2 = {**V2_SETTINGS, "cues": alone}
     c = {
         "orig_char_nocues": lambda ex, s: _SkModel(ex, s, **{**ORIG, "cues": {}, "cue_block": False}),
         "orig_char_cues": lambda ex, s: _SkModel(ex, s, **ORIG),
         "orig_char_cues_cal": lambda ex, s: _SkModel(ex, s, **ORIG, calibrate=True),
         "orig_char_cues_tuned": lambda ex, s: _SkModel(ex, s, **{**ORIG, "tune": True}),
         "orig_word_cues": lambda ex, s: _SkModel(ex, s, **{**ORIG, "char": False}),
-        "v2_char_fixed": lambda ex, s: _SkModel(ex, s, char=True, cue_vocab="fixed", cue_weight=1.0, tune=False),
+        "v2_char_fixed": lambda ex, s: _SkModel(ex, s, char=True, cue_vocab="fixed", cue_weight=1.0, cues=alone,
+                                                tune=False),
         "v2_char_w0.3": lambda ex, s: _SkModel(ex, s, **{**V2, "char": True}, tune=False),
-        "v2_word_fixed": lambda ex, s: _SkModel(ex, s, char=False, cue_vocab="fixed", cue_weight=1.0, tune=False),
+        "v2_word_fixed": lambda ex, s: _SkModel(ex, s, char=False, cue_vocab="fixed", cue_weight=1.0, cues=alone,
+                                                tune=False),
         "v2_word_w1": lambda ex, s: _SkModel(ex, s, **{**V2, "cue_weight": 1.0}, tune=False),
         "v2_word_w0.5": lambda ex, s: _SkModel(ex, s, **{**V2, "cue_weight": 0.5}, tune=False),
         "v2_word_w0.3": lambda ex, s: _SkModel(ex, s, **V2, tune=False),
@@ -190,8 +197,10 @@ def candidates(cnn: bool):
         "v2_word_w0.3_cal": lambda ex, s: _SkModel(ex, s, **V2, calibrate=True, tune=False),
         "v2_word_w0.3_tuned": lambda ex, s: _SkModel(ex, s, **V2, tune=True),
         "v2_word_w0.3_tuned_grouped": lambda ex, s: _SkModel(ex, s, **V2, tune=True, group_tuning=True),
+        "v2_word_w0.3_tuned_rule_other": lambda ex, s: _SkModel(
+            ex, s, **{**V2, "cues": _with_rules(["other"])}, tune=True),
         "v2_word_w0.3_tuned_hybrid": lambda ex, s: _SkModel(
-            ex, s, **V2, tune=True, cues=_with_rules(["request_incomplete", "associated_service", "other"])),
+            ex, s, **{**V2, "cues": _with_rules(["request_incomplete", "associated_service", "other"])}, tune=True),
         "spacy_bow": lambda ex, s: SpacyTextcat(ex, s, "bow"),
     }
     if cnn:

@@ -232,7 +232,25 @@ def test_hybrid_rule_decides_a_label(model):
     probs[0, LABELS.index("criteria_not_met")] = 0.9
     sentences = [["The request did not specify the frequency or the duration."]]
     assert hybrid.decide(probs, sentences) == [["criteria_not_met", "request_incomplete"]]
-    assert model.decide(probs, sentences) == [["criteria_not_met"]]  # no rules: the model alone
+    # the shipped cue file rules "other" only: request_incomplete stays the model's call
+    assert model.decide(probs, sentences) == [["criteria_not_met"]]
+
+
+@pytest.mark.parametrize("sentence, other", [
+    ("In this case, the request duplicates the home exercise program already in place.", True),
+    ("The patient had already been authorized six sessions of the same therapy.", True),
+    # a guideline quote is not this case's reason; nor is an "initial trial" authorized before
+    ("Guidelines call duplicate imaging redundant.", False),
+    ("The patient had previously been authorized an initial trial of six visits.", False),
+])
+def test_shipped_cues_decide_other_from_a_case_sentence(model, sentence, other):
+    """"other" is a catch-all with too few examples for the model; the shipped cue file decides
+    it by rule when a sentence about this case gives one of its reasons."""
+    probs = np.zeros((1, len(model.labels)))
+    probs[0, model.labels.index("criteria_not_met")] = 0.9
+    got = model.decide(probs, [["The records show no neurologic deficit.", sentence]])[0]
+    assert ("other" in got) is other, got
+    assert "criteria_not_met" in got
 
 
 # ----------------------------------------------------------------------------- retraining
