@@ -67,6 +67,20 @@ def test_mtus_then_odg_then_other():
     assert result == [("MTUS", "Knee Complaints", 2004, []), ("OTHER", "Sildenafil: Drug information", None, [])]
 
 
+@pytest.mark.parametrize("text, expected", [
+    # a second source joined onto the first statement, without its own "Decision based on"
+    ("Decision based on MTUS ACOEM Chapter 12 Low Back Complaints, pages 303-304; and on the Non-MTUS "
+     "Official Disability Guidelines (ODG) Low Back Chapter, MRIs.",
+     [("MTUS", "Low Back Complaints", None, []), ("ODG", "Low Back", None, ["MRIs"])]),
+    ("Decision based on MTUS Chronic Pain Medical Treatment Guidelines, Opioids and ODG Pain Chapter, "
+     "Urine drug testing.",
+     [("MTUS", "Chronic Pain Medical Treatment Guidelines", None, ["Opioids"]),
+      ("ODG", "Pain", None, ["Urine drug testing"])]),
+])
+def test_a_source_joined_onto_a_statement_is_its_own_citation(text, expected):
+    assert cites(text) == expected
+
+
 def test_acoem_outside_mtus():
     assert cites("Decision based on Non-MTUS Citation ACOEM Occupational Medicine Practice Guidelines, 3rd ed., "
                  "Shoulder Disorders, pg 64.") == [("ACOEM", "Shoulder Disorders", None, [])]

@@ -249,6 +249,17 @@ def test_2013_header_dated_is_the_decision_date():
         "12/31/2013", "8/5/2013", "6/15/2012", "CM13-0004321")
 
 
+def test_decision_date_label_wins_over_dated():
+    """A cover page "Dated:" above a header table that has its own "Decision Date:": the table's
+    field is the decision date, whichever comes first."""
+    text = ("Dated: 3/14/2014\n\nIMR Case Number:  CM14-0021377 Date Assigned:  02/21/2014\n"
+            "Date of Injury:  05/02/2011 Decision Date:  03/13/2014\n"
+            "UR Denial Date:  01/29/2014 Priority:  Standard\n")
+    fields = read_header_fields(text)
+    assert (fields["decision_date"], fields["date_assigned"], fields["date_of_injury"], fields["ur_denial_date"]) == (
+        "03/13/2014", "02/21/2014", "05/02/2011", "01/29/2014")
+
+
 def test_sections_found_when_a_heading_is_lost_or_run_into_the_text(example_text):
     """A heading drawn as an image (missing from the text) or run into its first line: the
     section is placed by its heading words anywhere or by its opening form sentence."""

@@ -36,6 +36,10 @@ STATEMENT = re.compile(r"\b(?:Decision\s+)?based\s+(?:(?:its|his/her|his|her|the
                        r"on\s+(?:the\s+)?(?=(?:CA\s+|California\s+)?MTUS|Non-\s*MTUS|Official|ODG|ACOEM"
                        r"|(?:Chronic\s+Pain|Acupuncture|Post-?\s*Surgical|Opioids?)\s+(?:Medical\s+)?Treatment)",
                        re.IGNORECASE)
+# A second source joined onto a statement without its own "Decision based on" ("...; and on the
+# Non-MTUS Official Disability Guidelines ...", "... and ODG Pain Chapter") starts a new statement.
+SOURCE_SWITCH = re.compile(r"(?:;|,?\s+and)\s+(?:also\s+)?(?:on\s+)?(?:the\s+)?"
+                           r"(?=Non-\s*MTUS\b|Official\s+Disability\s+Guidelines?\b|ODG\b)", re.IGNORECASE)
 # Page references and "which is part of the MTUS" name no document or section.
 PAGES_AND_PART_OF = re.compile(r",?\s*\b(?:which|that)\s+(?:is|are)\s+(?:a\s+)?part\s+of\s+(?:the\s+)?(?:CA\s+)?MTUS\b"
                                r"|,?\s*\b(?:pages?\s*(?:\(s\))?|pgs?\.?|pp?\.)\s*\d+(?:\s*(?:-|–|to|and|,)\s*\d+)*",
@@ -282,9 +286,13 @@ def parse_guideline(text: str) -> list[dict[str, Any]]:
     starts = [m.end() for m in STATEMENT.finditer(flat)]
     if not starts:
         return []
+    # (start, end of the text before it) of every statement, the joined-on sources included
+    bounds = [(m.end(), m.start()) for m in STATEMENT.finditer(flat)]
+    bounds += [(m.end(), m.start()) for m in SOURCE_SWITCH.finditer(flat) if m.start() > starts[0]]
+    bounds = sorted(dict(bounds).items())  # one statement per start
     cites: list[dict[str, Any]] = []
-    for i, start in enumerate(starts):
-        end = starts[i + 1] if i + 1 < len(starts) else len(flat)
+    for i, (start, _) in enumerate(bounds):
+        end = bounds[i + 1][1] if i + 1 < len(bounds) else len(flat)
         statement = PAGES_AND_PART_OF.sub("", STATEMENT.sub("", flat[start:end])).strip().rstrip(".")
         statement = re.sub(r"\s*(?:Decision\s+)?based\s+on\s*$", "", statement, flags=re.IGNORECASE)
         if NON_MTUS_HEAD.match(statement):

@@ -33,7 +33,9 @@ HEADER_LABELS: list[tuple[str, str, str]] = [
     (r"Date\s+Assigned\s*:", "date_assigned", "date"),
     (r"Date\s+of\s+Injury\s*:", "date_of_injury", "date"),
     (r"Decision\s+Date\s*:", "decision_date", "date"),
-    (r"\bDated\s*:", "decision_date", "date"),  # 2013-14 letters: the date the determination was issued
+    # 2013-14 letters: the date the determination was issued; the decision date where the letter
+    # has no "Decision Date:" of its own
+    (r"\bDated\s*:", "dated", "date"),
     (r"UR\s+Denial\s+Date\s*:", "ur_denial_date", "date"),
     (r"(?:Date\s+of\s+UR\s+(?:Decision|Denial)|UR\s+Decision\s+Date)\s*:", "ur_denial_date", "date"),
     (r"Priority\s*:", "priority", "priority"),
@@ -114,6 +116,9 @@ def read_header_fields(text: str) -> dict[str, Any]:
                 fields[field] = m.group(0)
                 del waiting[j]
                 break
+    dated = fields.pop("dated", None)
+    if dated and "decision_date" not in fields:
+        fields["decision_date"] = dated
     return fields
 
 
