@@ -1,6 +1,8 @@
 """Header and item reading on the PDF-text shapes: reading-order blocks, double spacing, wraps."""
 from __future__ import annotations
 
+import re
+
 import imr_nlp
 from imr_nlp.components.header import read_header_fields
 
@@ -273,6 +275,19 @@ def test_sections_found_when_a_heading_is_lost_or_run_into_the_text(example_text
         assert [s.label for s in letter.sections] == ["HEADER", "REVIEWER", "SUMMARY", "ISSUES"]
         assert [(i.text, i.decision) for i in letter.items] == [(i.text, i.decision) for i in clean.items]
         assert letter.specialty == clean.specialty and letter.warnings == []
+
+
+def test_summary_heading_written_another_way(example_text):
+    """A summary headed "Expert Reviewer Case Summary:", without the usual form sentence, is still
+    the summary: its patient and its mentions are read."""
+    clean = imr_nlp.parse(example_text)
+    text = re.sub(r"The expert reviewer developed the following clinical case summary[^:]*:", "",
+                  example_text.replace("CLINICAL CASE SUMMARY", "Expert Reviewer Case Summary:"))
+    assert "clinical case summary" not in text.lower()
+    letter = imr_nlp.parse(text)
+    assert [s.label for s in letter.sections] == ["HEADER", "REVIEWER", "SUMMARY", "ISSUES"]
+    assert (letter.age, letter.sex) == (clean.age, clean.sex) != (None, None)
+    assert letter.to_dict()["entities"] == clean.to_dict()["entities"]
 
 
 def test_wrapped_specialty_list_in_double_spaced_text(example_text):

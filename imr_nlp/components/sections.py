@@ -4,8 +4,9 @@ IMR letters of every layout since 2013 carry the same three headings ("HOW THE I
 DETERMINATION WAS MADE", "CLINICAL CASE SUMMARY", "IMR ISSUES, DECISIONS AND RATIONALES"); the
 header block (case number and dates) is whatever precedes the first heading. Headings are found
 as whole lines, allowing any spacing inside them, so hard wraps and odd spacing do not hide them;
-a heading the extraction ran into the next line of text, or lost, is found by its words anywhere
-or by the form sentence that opens its section (``OPENING_SENTENCES``).
+a heading written another way (``HEADING_VARIANTS``: "Expert Reviewer Case Summary:") is found as a
+line of its own; a heading the extraction ran into the next line of text, or lost, is found by its
+words anywhere or by the form sentence that opens its section (``OPENING_SENTENCES``).
 The spans land on ``doc.spans["imr_sections"]`` so they serialize with the Doc.
 """
 from __future__ import annotations
@@ -36,6 +37,18 @@ OPENING_SENTENCES: dict[str, str] = {
 }
 
 
+# Other wordings of a heading, each a whole line (case-blind): a summary may be headed "Expert
+# Reviewer Case Summary:" or "Case Summary" rather than the usual heading.
+HEADING_VARIANTS: dict[str, list[str]] = {
+    "SUMMARY": [r"(?:Expert\s+Reviewer(?:'s)?\s+|Physician\s+Reviewer(?:'s)?\s+)?(?:Clinical\s+)?Case\s+Summary\s*:?"],
+}
+
+
+def variant_regex(pattern: str) -> re.Pattern[str]:
+    """A heading variant as a line of its own."""
+    return re.compile(r"(?:^|(?<=[\n\f]))[ \t]*" + pattern + r"[ \t]*(?=\r?\n|\f|$)", re.IGNORECASE)
+
+
 def heading_regex(heading: str) -> re.Pattern[str]:
     """A heading as a line of its own, words separated by any whitespace."""
     words = [re.escape(w) for w in heading.split()]
@@ -53,9 +66,10 @@ class SectionSegmenter:
     def __init__(self, nlp: Language, name: str, headings: dict[str, str]):
         self.name = name
         self.headings = dict(headings)
-        # a heading on a line of its own; else the heading run into its first line of text; else
-        # the section's opening form sentence
-        self._regexes = {label: [heading_regex(h), _phrase_regex(h)]
+        # a heading on a line of its own; else another wording of it on a line of its own; else the
+        # heading run into its first line of text; else the section's opening form sentence
+        self._regexes = {label: [heading_regex(h)] + [variant_regex(v) for v in HEADING_VARIANTS.get(label, [])]
+                         + [_phrase_regex(h)]
                          + ([_phrase_regex(OPENING_SENTENCES[label], re.IGNORECASE)] if label in OPENING_SENTENCES else [])
                          for label, h in self.headings.items()}
 
