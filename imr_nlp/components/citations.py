@@ -283,12 +283,12 @@ def parse_non_mtus(text: str) -> list[dict[str, Any]]:
 def parse_guideline(text: str) -> list[dict[str, Any]]:
     """All citations in one guideline paragraph, in order; [] when no evidence was cited."""
     flat = one_line(text)
-    starts = [m.end() for m in STATEMENT.finditer(flat)]
-    if not starts:
+    statements = list(STATEMENT.finditer(flat))
+    if not statements:
         return []
     # (start, end of the text before it) of every statement, the joined-on sources included
-    bounds = [(m.end(), m.start()) for m in STATEMENT.finditer(flat)]
-    bounds += [(m.end(), m.start()) for m in SOURCE_SWITCH.finditer(flat) if m.start() > starts[0]]
+    bounds = [(m.end(), m.start()) for m in statements]
+    bounds += [(m.end(), m.start()) for m in SOURCE_SWITCH.finditer(flat) if m.start() > statements[0].end()]
     bounds = sorted(dict(bounds).items())  # one statement per start
     cites: list[dict[str, Any]] = []
     for i, (start, _) in enumerate(bounds):
