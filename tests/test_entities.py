@@ -6,7 +6,7 @@ import spacy
 from spacy.tokens import Doc
 
 from imr_nlp.components.doses import item_fields
-from imr_nlp.components.entities import add_entity_components
+from imr_nlp.components.entities import SPANS_KEY, add_entity_components
 
 LETTER = """Case Number:           CM99-0000001
 Date Assigned:         01/02/2017
@@ -606,3 +606,20 @@ def test_no_diagnosis_inside_a_procedure_name_but_the_lesion_a_repair_takes(nlp)
     assert {"stellate ganglion block", "occipital nerve block", "medial branch block",
             "umbilical hernia repair"} <= texts(d, "TREATMENT")
     assert texts(d, "DIAGNOSIS") == {"umbilical hernia"}
+
+
+@pytest.mark.parametrize("item, treatment", [
+    # only the short form was found: the item's own long form before it is the request
+    ("TRIGGER POINTS IMPEDANCE IMAGING (TPII)", "TRIGGER POINTS IMPEDANCE IMAGING"),
+    # initials that do not spell it, or no parenthesis: the mention as found
+    ("IMPEDANCE TESTING (TPII)", "TPII"),
+    ("TPII OF THE BACK", "TPII"),
+])
+def test_item_treatment_spells_out_an_abbreviation_the_item_defines(item, treatment):
+    """Upper-case items (2013-14) may give the recognizer the short form only."""
+    text = f"IMR ISSUES, DECISIONS AND RATIONALES\n{item}: Upheld\n"
+    d = spacy.blank("en")(text)
+    short = text.index("TPII")
+    d.spans[SPANS_KEY] = [d.char_span(short, short + 4, label="TREATMENT")]
+    fields = item_fields(d, {"text_start": text.index(item), "text_end": text.index(": Upheld")})
+    assert fields["treatment"] == treatment

@@ -299,7 +299,8 @@ def item_fields(doc: Doc, item: dict[str, Any], index: Optional[dict[tuple[str, 
         if new_spans is not None:
             new_spans.extend(s for s in (drug, unnamed) if s is not None)
     return {
-        "treatment": _core_treatment(treatments) if treatments else _core_service(clean(unnamed)) if unnamed else None,
+        "treatment": (_spelt_out(treatments, a, b) or _core_treatment(treatments)) if treatments
+        else _core_service(clean(unnamed)) if unnamed else None,
         "drugs": drugs,
         "dose": "/".join(doses) if doses else None,
         "quantity": _item_quantity(doc, a, b, quantity, freq, treatments),
@@ -435,6 +436,26 @@ def _core_service(name: str) -> str:
     """``name`` without a leading pre-/post-operative or setting word ("Pre-op clearance" -> "clearance")."""
     m = _PERIOP_PREFIX.match(name)
     return name[m.end():] if m and m.end() < len(name) else name
+
+
+def _spelt_out(spans: list[Span], a: int, b: int) -> Optional[str]:
+    """The long form an item writes before the abbreviation that is its only treatment mention
+    ("TRIGGER POINTS IMPEDANCE IMAGING (TPII)" -> the long form, as the item requests it): the
+    words just before the parenthesis whose initials spell it. For items where the recognizer
+    found the short form but not the long one (upper-case items)."""
+    if len({(s.start, s.end) for s in spans}) != 1:
+        return None
+    span = spans[0]
+    short = span.text
+    text = doc_text(span.doc)
+    before = text[a:span.start_char]
+    if not (short.isupper() and 2 <= len(short) <= 8 and before.rstrip().endswith("(")
+            and text[span.end_char:b].lstrip().startswith(")")):
+        return None
+    words = list(re.finditer(r"[A-Za-z][\w'-]*", before))[-len(short):]
+    if len(words) == len(short) and "".join(w.group(0)[0] for w in words).upper() == short.upper():
+        return one_line(before[words[0].start():words[-1].end()])
+    return None
 
 
 def _core_treatment(spans: list[Span]) -> str:
