@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from scispacy.abbreviation import find_abbreviation
 from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
@@ -440,22 +441,23 @@ def _core_service(name: str) -> str:
 
 def _spelt_out(spans: list[Span], a: int, b: int) -> Optional[str]:
     """The long form an item writes before the abbreviation that is its only treatment mention
-    ("TRIGGER POINTS IMPEDANCE IMAGING (TPII)" -> the long form, as the item requests it): the
-    words just before the parenthesis whose initials spell it. For items where the recognizer
-    found the short form but not the long one (upper-case items)."""
+    ("TRIGGER POINTS IMPEDANCE IMAGING (TPII)" -> the long form, as the item requests it), found
+    by scispaCy's Schwartz & Hearst matcher in the item's words before the parenthesis. For items
+    where the recognizer found the short form but not the long one (upper-case items); the
+    letter-wide detector of ``imr_abbreviations`` keeps one long form per short form, often the
+    summary's, not the item's own."""
     if len({(s.start, s.end) for s in spans}) != 1:
         return None
     span = spans[0]
-    short = span.text
-    text = doc_text(span.doc)
-    before = text[a:span.start_char]
-    if not (short.isupper() and 2 <= len(short) <= 8 and before.rstrip().endswith("(")
-            and text[span.end_char:b].lstrip().startswith(")")):
+    doc = span.doc
+    if not (span.text.isupper() and span.start > 0 and span.end < len(doc)
+            and doc[span.start - 1].text == "(" and doc[span.end].text.startswith(")")):
         return None
-    words = list(re.finditer(r"[A-Za-z][\w'-]*", before))[-len(short):]
-    if len(words) == len(short) and "".join(w.group(0)[0] for w in words).upper() == short.upper():
-        return one_line(before[words[0].start():words[-1].end()])
-    return None
+    first = span.start - 1
+    while first > 0 and doc[first - 1].idx >= a:
+        first -= 1
+    _short, long = find_abbreviation(doc[first:span.start - 1], span)
+    return one_line(long.text) if long is not None else None
 
 
 def _core_treatment(spans: list[Span]) -> str:

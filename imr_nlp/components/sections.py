@@ -44,15 +44,19 @@ HEADING_VARIANTS: dict[str, list[str]] = {
 }
 
 
+def _whole_line(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """``pattern`` as a line of its own (spaces or tabs around it allowed)."""
+    return re.compile(r"(?:^|(?<=[\n\f]))[ \t]*" + pattern + r"[ \t]*(?=\r?\n|\f|$)", flags)
+
+
 def variant_regex(pattern: str) -> re.Pattern[str]:
-    """A heading variant as a line of its own."""
-    return re.compile(r"(?:^|(?<=[\n\f]))[ \t]*" + pattern + r"[ \t]*(?=\r?\n|\f|$)", re.IGNORECASE)
+    """A heading variant as a line of its own, case-blind."""
+    return _whole_line(pattern, re.IGNORECASE)
 
 
 def heading_regex(heading: str) -> re.Pattern[str]:
     """A heading as a line of its own, words separated by any whitespace."""
-    words = [re.escape(w) for w in heading.split()]
-    return re.compile(r"(?:^|(?<=[\n\f]))[ \t]*" + r"\s+".join(words) + r"[ \t]*(?=\r?\n|\f|$)")
+    return _whole_line(r"\s+".join(re.escape(w) for w in heading.split()))
 
 
 def _phrase_regex(phrase: str, flags: int = 0) -> re.Pattern[str]:
