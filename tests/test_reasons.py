@@ -201,6 +201,23 @@ def test_sentence_splitter_keeps_abbreviations():
      ["insufficient_evidence"], ["criteria_not_met"]),
     ("Topical analgesics are largely experimental.", ["insufficient_evidence"], []),
     ("The request did not specify the frequency or the body part.", ["request_incomplete"], []),
+    # "unspecified" naming an ICD diagnosis, a test called "strength testing" and the item's own
+    # "(unknown quantity)" restated in the verdict are no missing detail of the request ...
+    ("Physical medicine is recommended for unspecified myalgia at 9-10 visits over 8 weeks.", [],
+     ["request_incomplete"]),
+    ("Grip strength testing is not recommended as a stand-alone service.", [], ["request_incomplete"]),
+    ("Therefore the request for Tabradol (unknown quantity) is not medically necessary.", [],
+     ["request_incomplete"]),
+    # ... while an unspecified type of service or an unknown dose is
+    ("The request is for visits with an unspecified type of specialist.", ["request_incomplete"], []),
+    ("The dose is unknown and the quantity was not stated.", ["request_incomplete"], []),
+    # further therapy "contingent upon response to treatment" quotes a guideline rule, and the
+    # response to conservative care is a criterion: neither says a prior course failed
+    ("Additional visits are contingent upon the patient's response to treatment.", [],
+     ["no_functional_improvement"]),
+    ("There is no documentation of the response to conservative therapy before the MRI.", [],
+     ["no_functional_improvement"]),
+    ("There was no documented response to the prior injections.", ["no_functional_improvement"], []),
     ("As the requested surgery is not medically necessary, the post-operative brace is not necessary.",
      ["associated_service"], []),
     # line breaks inside a sentence do not hide a cue; the opioid disclaimer gives none
