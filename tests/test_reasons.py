@@ -217,6 +217,8 @@ def test_sentence_splitter_keeps_abbreviations():
      ["no_functional_improvement"]),
     ("There is no documentation of the response to conservative therapy before the MRI.", [],
      ["no_functional_improvement"]),
+    ("There was no indication the patient has completed conservative treatment including therapy.", [],
+     ["no_functional_improvement"]),
     ("There was no documented response to the prior injections.", ["no_functional_improvement"], []),
     ("As the requested surgery is not medically necessary, the post-operative brace is not necessary.",
      ["associated_service"], []),
