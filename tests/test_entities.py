@@ -623,3 +623,51 @@ def test_item_treatment_spells_out_an_abbreviation_the_item_defines(item, treatm
     d.spans[SPANS_KEY] = [d.char_span(short, short + 4, label="TREATMENT")]
     fields = item_fields(d, {"text_start": text.index(item), "text_end": text.index(": Upheld")})
     assert fields["treatment"] == treatment
+
+
+def test_general_conditions_and_their_abbreviation(nlp):
+    """Conditions outside the musculoskeletal core (venous thromboembolism, claudication,
+    arthrofibrosis, sleep apnea) are diagnoses, and a short form defined for one takes its label."""
+    d = _rule_doc(nlp, "After a total knee arthroplasty the risk of venous\nthromboembolism (VTE) is high. "
+                  "He reports neurogenic claudication; she has arthrofibrosis and obstructive sleep apnea.")
+    dx = texts(d, "DIAGNOSIS")
+    assert {"venous thromboembolism", "vte", "neurogenic claudication", "arthrofibrosis",
+            "obstructive sleep apnea"} <= dx
+
+
+def test_grade_is_not_a_type_number_and_a_site_after_a_condition_is_not_coordinated(nlp):
+    d = _rule_doc(nlp, "Diagnoses include chondromalacia of the right knee and right knee sprain, grade II\n"
+                  "chondromalacia of the patella, type II diabetes and diagnoses of neck and shoulder strain.")
+    dx = texts(d, "DIAGNOSIS")
+    assert {"chondromalacia", "right knee sprain", "type ii diabetes", "neck and shoulder strain"} <= dx
+    assert not {"right knee and right knee sprain", "ii chondromalacia"} & dx
+
+
+def test_treatment_plurals_and_service_head_nouns(nlp):
+    """A plural of a lexicon name and the head noun written after a name ("units", "aides",
+    "screens", "system") are part of the mention; a plural of a generic service word is not."""
+    d = _rule_doc(nlp, "Treatment included cold therapy units, home health aides, urine toxicology screens,\n"
+                  "an intrathecal drug delivery system and H-wave stimulation. Consultations were held.")
+    treat = texts(d, "TREATMENT")
+    assert {"cold therapy units", "home health aides", "urine toxicology screens",
+            "intrathecal drug delivery system", "h-wave stimulation"} <= treat
+    assert "consultations" not in treat
+
+
+def test_dental_services_sites_and_psychological_tests(nlp):
+    d = _rule_doc(nlp, "She fractured the left zygomatic arch and the maxillary central incisors. Cone beam CT,\n"
+                  "periapical radiographs, implant crowns and a fixed bridge were requested. A Beck Depression\n"
+                  "Inventory and the Epworth Sleepiness Scale were given.")
+    assert {"cone beam ct", "periapical radiographs", "implant crowns", "fixed bridge",
+            "beck depression inventory", "epworth sleepiness scale"} <= texts(d, "TREATMENT")
+    assert {"left zygomatic arch", "maxillary central incisors"} <= texts(d, "BODY_PART")
+
+
+def test_societies_cited_as_guideline_sources(nlp):
+    d = _rule_doc(nlp, "Decision based on Non-MTUS Citation American College of Surgeons, Physicians as\n"
+                  "Assistants at Surgery, 2016. The American Academy of Sleep Medicine (AASM) and the National\n"
+                  "Heart, Lung, and Blood Institute agree; see also the Aetna Clinical Policy Bulletin.")
+    guides = texts(d, "GUIDELINE")
+    assert {"american college of surgeons", "american academy of sleep medicine", "aasm",
+            "national heart, lung, and blood institute", "aetna clinical policy bulletin"} <= guides
+    assert not {"heart", "lung"} & texts(d, "BODY_PART")
