@@ -499,6 +499,10 @@ def test_one_word_treatments_written_as_one_stay_one(nlp):
     ("Diclofenac 10% in cream base 120g", "120g"),
     ("Cold therapy unit rental for one week", "one week"),
     ("Home health nurse 2-4 visits", "2-4 visits"),
+    ("Continuous passive motion machine, 21 day rental", "21 day rental"),
+    ("Gym membership, three months coverage", "three months coverage"),
+    ("Functional restoration program, 80 hours", "80 hours"),
+    ("Dental implants for teeth #8 and #9 (QTY: 2.00)", "2.00"),
 ])
 def test_item_quantity_as_annotated(nlp, item, quantity):
     """ANNOTATION.md: quantity as written, for drugs and services alike ("#60", "1.00", "12
@@ -671,3 +675,13 @@ def test_societies_cited_as_guideline_sources(nlp):
     assert {"american college of surgeons", "american academy of sleep medicine", "aasm",
             "national heart, lung, and blood institute", "aetna clinical policy bulletin"} <= guides
     assert not {"heart", "lung"} & texts(d, "BODY_PART")
+
+
+def test_morphine_equivalent_is_no_drug_and_drug_classes_are_not_drugs(nlp):
+    d = _rule_doc(nlp, "The total daily dose is 40 morphine\nequivalent milligrams. Morphine sulfate 15 mg was "
+                  "stopped; prophylaxis with a low-molecular-weight heparin such as Lovenox is advised.")
+    drugs = texts(d, "DRUG")
+    assert drugs >= {"morphine", "lovenox"}
+    assert "low-molecular-weight heparin" not in drugs
+    starts = [s.start_char for s in spans(d, "DRUG") if s.text.lower() == "morphine"]
+    assert starts == [d.text.lower().index("morphine sulfate")]

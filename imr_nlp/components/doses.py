@@ -95,9 +95,11 @@ def _patterns() -> dict[str, list[list[dict[str, Any]]]]:
             [COUNT, {"ORTH": "-"}, COUNT, {"LOWER": {"IN": SESSION_WORDS}}],  # "1-2 visits"
             [COUNT_OR_WORD[1], {"LOWER": {"IN": SESSION_WORDS}}],
             [{"LOWER": {"IN": WORDNUM}}, {"LOWER": "additional", "OP": "?"}, {"LOWER": {"IN": SESSION_WORDS}}],
-            # "one month supply", "30-day supply"
+            # "one month supply", "30-day supply", "21 day rental", "three months coverage"
             *[[c, {"ORTH": "-", "OP": "?"}, {"LOWER": {"IN": ["day", "days", "week", "weeks", "month", "months"]}},
-               {"LOWER": {"IN": ["supply", "trial"]}}] for c in COUNT_OR_WORD],
+               {"LOWER": {"IN": ["supply", "trial", "rental", "coverage"]}}] for c in COUNT_OR_WORD],
+            # "80 hours" (of a program)
+            *[[c, {"LOWER": {"IN": ["hours"]}}] for c in COUNT_OR_WORD],
             # "one week", "1 times 6", "240g" (a tube of cream)
             *[[c, {"LOWER": {"IN": ["week", "day"]}}] for c in COUNT_OR_WORD],
             *[[c, {"LOWER": {"IN": ["times", "x"]}}, COUNT] for c in COUNT_OR_WORD],
@@ -334,6 +336,8 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
     def written(span: Span) -> str:
         return re.sub(r"^(?:qty|quantity)\s*:?\s*", "", one_line(span.text), flags=re.IGNORECASE).rstrip(".,;:")
 
+    # a tooth's number is no count ("implants for teeth #8 and #9 (QTY: 2.00)")
+    quantity = [q for q in quantity if not (q.text.startswith("#") and _TOOTH_BEFORE.search(text, 0, q.start_char))]
     hashed = [q for q in quantity if q.text.startswith("#")]
     if hashed:
         return written(hashed[0])
@@ -352,6 +356,7 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
     return written(first)
 
 
+_TOOTH_BEFORE = re.compile(r"\b(?:tooth|teeth)(?:\s*(?:#\d+|and|&|,|or))*\s*$", re.IGNORECASE)
 _PERIOP_PREFIX = re.compile(r"(?:(?:pre|post)[- ]?op(?:erative)?|outpatient|inpatient)\s+", re.IGNORECASE)
 _REQUEST_PREFIX = re.compile(r"(?:retrospective|retro|prospective|request(?:ed)?\s+for|continued|repeat)\s+", re.IGNORECASE)
 _TRAILING_FILLER = re.compile(r"(?:[\s,;:(]+(?:for|to|of|on|at|in|x|the|and|with|qty)\b)*[\s,;:(]*$", re.IGNORECASE)

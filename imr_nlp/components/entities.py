@@ -322,6 +322,8 @@ class EntityRecognizer:
         catch_spans: list[tuple[int, int]] = []
         for match_id, s, e in self.lower_matcher(wdoc):
             if match_id == ids["DRUG"]:
+                if e < n and low[e] in _EQUIVALENT:
+                    continue  # "40 morphine equivalent dose": a unit of opioid dosing, not a drug given
                 norm, kb = self.drugs.get(" ".join(low[s:e]).replace(" - ", "-"), (None, None))
                 if norm is None:
                     norm, kb = self.drugs.get(wdoc[s:e].text.lower(), (None, ""))
@@ -786,6 +788,8 @@ class EntityRecognizer:
         if not words:
             return False
         if ent.label_ == "DRUG":
+            if ent.end < len(ent.doc) and ent.doc[ent.end].lower_ in _EQUIVALENT:
+                return False
             return self._drug_like(ent.text)
         if ent.label_ == "BODY_PART":
             vocab = self.body_words | self.laterality | self.qualifiers | self.regions_alone | _JOINERS
@@ -884,6 +888,7 @@ _ORDINAL = re.compile(r"^(?:1st|2nd|3rd|[4-9]th|10th)$")
 _GENERIC_SERVICE = {"treatment", "treatments", "therapy", "therapies", "procedure", "procedures", "session",
                     "sessions", "service", "services", "visit", "visits", "study", "studies"}
 _COUNT_WORDS = set(NUMBER_WORDS) | {"additional", "more", "further"}  # "three additional sessions": a quantity
+_EQUIVALENT = {"equivalent", "equivalents", "equivalency", "milligram"}  # "morphine (milligram) equivalent"
 _TYPE_NUMBERS = {"1", "2", "i", "ii"}  # "type 2 diabetes", "type II"
 _SPRAIN_STRAIN = {"sprain", "strain", "sprains", "strains"}
 _INJURY = {"injury", "injuries"}
