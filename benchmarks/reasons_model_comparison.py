@@ -23,9 +23,11 @@ Candidates:
   block (label, pattern and role tokens) weighted ``w``; word n-grams only unless ``char``;
   ``tuned``: per-label thresholds from inner 3-fold CV inside each training fold (``grouped``:
   inner folds by letter). These rows are the model alone; ``rule_other``: ``other`` (a catch-all
-  with few examples) decided by its cue rule when a case sentence cues it, as the cue file's
-  ``_rules`` ships; ``hybrid``: request_incomplete / associated_service / other decided so. The
-  shipped model is ``v2_word_w0.3_tuned_rule_other`` (``ReasonModel.fit`` defaults).
+  with few examples) decided by its cue rule when a case sentence cues it; ``rule_other_assoc``:
+  ``other`` and ``associated_service`` (a case sentence says the surgery or procedure the item
+  depends on was not certified) decided so, as the cue file's ``_rules`` ships; ``hybrid``:
+  request_incomplete too. The shipped model is ``v2_word_w0.3_tuned_rule_other_assoc``
+  (``ReasonModel.fit`` defaults).
 * ``spacy_bow``: spaCy ``textcat_multilabel`` (TextCatBOW, config ``imr_nlp/configs/reasons_textcat.cfg``)
   trained with nlp.update, CPU; ``spacy_cnn`` (``--cnn``): the TextCatEnsemble (tok2vec CNN + BOW).
 """
@@ -199,6 +201,8 @@ def candidates(cnn: bool):
         "v2_word_w0.3_tuned_grouped": lambda ex, s: _SkModel(ex, s, **V2, tune=True, group_tuning=True),
         "v2_word_w0.3_tuned_rule_other": lambda ex, s: _SkModel(
             ex, s, **{**V2, "cues": _with_rules(["other"])}, tune=True),
+        "v2_word_w0.3_tuned_rule_other_assoc": lambda ex, s: _SkModel(
+            ex, s, **{**V2, "cues": _with_rules(["associated_service", "other"])}, tune=True),
         "v2_word_w0.3_tuned_hybrid": lambda ex, s: _SkModel(
             ex, s, **{**V2, "cues": _with_rules(["request_incomplete", "associated_service", "other"])}, tune=True),
         "spacy_bow": lambda ex, s: SpacyTextcat(ex, s, "bow"),

@@ -251,7 +251,7 @@ def test_hybrid_rule_decides_a_label(model):
     probs[0, LABELS.index("criteria_not_met")] = 0.9
     sentences = [["The request did not specify the frequency or the duration."]]
     assert hybrid.decide(probs, sentences) == [["criteria_not_met", "request_incomplete"]]
-    # the shipped cue file rules "other" only: request_incomplete stays the model's call
+    # the shipped cue file rules "other" and associated_service: request_incomplete stays the model's call
     assert model.decide(probs, sentences) == [["criteria_not_met"]]
 
 
@@ -270,6 +270,23 @@ def test_shipped_cues_decide_other_from_a_case_sentence(model, sentence, other):
     got = model.decide(probs, [["The records show no neurologic deficit.", sentence]])[0]
     assert ("other" in got) is other, got
     assert "criteria_not_met" in got
+
+
+@pytest.mark.parametrize("sentence, associated", [
+    ("That surgery has not been certified, and therefore post-operative home care is not needed.", True),
+    ("As the requested shoulder arthroscopy is not medically necessary, the sling is not either.", True),
+    # the item's own name restated in the verdict, or a concurrent request that was supported, is not
+    ("Given the above, the request for post-op Percocet 5/325mg is not medically necessary.", False),
+    ("The concurrent request for physical therapy was modified by the previous reviewer.", False),
+    ("Medical necessity has not been established, and the requested fusion is not medically necessary.", False),
+])
+def test_shipped_cues_decide_associated_service_from_a_case_sentence(model, sentence, associated):
+    """ANNOTATION.md: associated_service is an item that depends on a treatment that was not
+    certified; the shipped cue file decides it by rule when a sentence about this case says so."""
+    probs = np.zeros((1, len(model.labels)))
+    probs[0, model.labels.index("criteria_not_met")] = 0.9
+    got = model.decide(probs, [["The records show no neurologic deficit.", sentence]])[0]
+    assert ("associated_service" in got) is associated, got
 
 
 # ----------------------------------------------------------------------------- retraining

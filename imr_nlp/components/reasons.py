@@ -17,11 +17,14 @@ is its own feature block so the ~100 cue columns are not drowned by the n-grams.
 thresholds are tuned on inner 3-fold cross-validation of the training items (grid 0.2-0.7;
 labels with < 5 examples keep 0.5). An item is given every label whose probability reaches its
 threshold, and at least its most probable label. A label listed under ``_rules`` in the cue file
-is also given whenever a case sentence cues it (the hybrid). The file lists ``other`` only: a
+is also given whenever a case sentence cues it (the hybrid). The file lists two: ``other``, a
 catch-all with nine training examples that the model cannot learn, but whose cues (redundant,
-already authorized, contraindicated for this patient...) say it plainly; by rule, CV micro-F1
-rose ~0.004 and macro ~0.02 at 3, 5 and 10 folds, while request_incomplete and associated_service
-by rule measured worse.
+already authorized, contraindicated for this patient...) say it plainly (CV micro-F1 +~0.004,
+macro +~0.02 at 3, 5 and 10 folds); and ``associated_service``, once its cues said only that the
+surgery or procedure the item depends on was not certified (not the item's own "post-op" name in
+the verdict, not a "concurrent request" that was supported): macro +~0.025 at 3, 5 and 10
+folds, micro unchanged, the label's six training items all found. request_incomplete by rule
+measured worse.
 Chosen by cross-validation by letter on the training split (``benchmarks/reasons_model_comparison.py``):
 it beat the first model (word + char n-grams with eight label-level cue tokens), spaCy
 ``textcat_multilabel``, calibrated probabilities, char n-grams, and the three-label hybrid; dropping char
