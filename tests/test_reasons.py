@@ -201,6 +201,12 @@ def test_sentence_splitter_keeps_abbreviations():
      ["insufficient_evidence"], ["criteria_not_met"]),
     ("Topical analgesics are largely experimental.", ["insufficient_evidence"], []),
     ("The request did not specify the frequency or the body part.", ["request_incomplete"], []),
+    ("The request does not specify whether one or two hearing aids are needed.", ["request_incomplete"],
+     ["not_recommended"]),
+    # weak evidence written after its noun
+    ("The evidence for commercial weight loss programs is insufficient.", ["insufficient_evidence"],
+     ["not_recommended"]),
+    ("Studies of home use after knee arthroplasty show minimal benefit.", ["insufficient_evidence"], []),
     # "unspecified" naming an ICD diagnosis, a test called "strength testing" and the item's own
     # "(unknown quantity)" restated in the verdict are no missing detail of the request ...
     ("Physical medicine is recommended for unspecified myalgia at 9-10 visits over 8 weeks.", [],
