@@ -192,6 +192,9 @@ def test_sentence_splitter_keeps_abbreviations():
     ("Injections may give short-term relief but have no long term functional benefit.", [],
      ["exceeds_guideline_limits"]),
     ("Ultram is not indicated for long term use.", ["exceeds_guideline_limits"], []),
+    # a limit's scope is its clause: an unconditional no in the other clause stays one
+    ("Carisoprodol is not recommended by the MTUS, and it is not indicated for long-term use.",
+     ["not_recommended", "exceeds_guideline_limits"], []),
     # "no evidence that the patient ..." is missing documentation, not weak science
     ("There is no evidence that the patient has failed first-line care.", ["criteria_not_met"],
      ["insufficient_evidence"]),

@@ -10,7 +10,9 @@ sentence by sentence (:class:`CueMatcher`); each match adds tokens for the label
 the sentence's role (a case sentence about this patient/record/request, or a guideline quotation),
 after two scope rules: a "not recommended" that is conditional ("unless", "until", "in the
 absence of", "first-line", "routine use") becomes a criteria_not_met cue and one limited in time
-or number ("not recommended for long-term use", "beyond ...") an exceeds_guideline_limits cue;
+or number ("not recommended for long-term use", "beyond ...") an exceeds_guideline_limits cue
+(clause by clause: "X is not recommended by the MTUS, and it is not indicated for long-term use"
+keeps its unconditional no and adds the limit);
 a negation filter drops e.g. "no evidence that the patient ..." as an insufficient_evidence cue,
 and the opioid-tapering disclaimer gives no cues. The cue block (sublinear counts, weight 0.3)
 is its own feature block so the ~100 cue columns are not drowned by the n-grams. Per-label
@@ -175,14 +177,33 @@ class CueMatcher:
         m = self.matches(sentence)
         if "not_recommended" not in m:
             return m, None
+        # the scope of a limit or condition is its clause: "Soma is not recommended by the MTUS, and
+        # it is not indicated for long-term use" keeps its unconditional no
+        nr = self.patterns["not_recommended"]
+        clauses = [c for c in _CLAUSE_BREAK.split(sentence) if any(p.search(c) for p in nr)] or [sentence]
+        found = None
+        plain = False
+        for clause in clauses:
+            kind = self._modifier(clause)
+            if kind is None:
+                plain = True
+            elif found is None:
+                found = kind
+        if found is None:
+            return m, None
+        kind, label = found
+        if not plain:
+            del m["not_recommended"]
+        if label in self.patterns:
+            m.setdefault(label, [])
+        return m, kind
+
+    def _modifier(self, clause: str) -> Optional[tuple[str, str]]:
         for kind, pats, label in (("nr_limit", self.limit, "exceeds_guideline_limits"),
                                   ("conditional", self.conditional, "criteria_not_met")):
-            if pats and any(p.search(sentence) for p in pats):
-                del m["not_recommended"]
-                if label in self.patterns:
-                    m.setdefault(label, [])
-                return m, kind
-        return m, None
+            if pats and any(p.search(clause) for p in pats):
+                return kind, label
+        return None
 
     def labels(self, sentence: str) -> list[str]:  # (the cached matches are not to be changed)
         """The labels whose cues a sentence carries (a conditional 'not recommended' counts for
@@ -221,6 +242,10 @@ class CueMatcher:
                 continue
             found.update(lab for lab in self.labels(s) if lab in self.rules)
         return [lab for lab in self.rules if lab in found]
+
+
+_CLAUSE_BREAK = re.compile(r";|,\s*(?:and|but|while|whereas|although)\s+(?=\w+ (?:is|are|was|were|has|have|should|may)\b)",
+                           re.IGNORECASE)
 
 
 def _norm(text: str) -> str:
