@@ -606,7 +606,7 @@ def test_no_diagnosis_inside_a_procedure_name_but_the_lesion_a_repair_takes(nlp)
     """'stellate ganglion block' is a block of a ganglion, not a ganglion cyst; 'occipital nerve
     block' no heart block; but 'umbilical hernia repair' repairs a hernia (a surgical head)."""
     d = _rule_doc(nlp, "A stellate ganglion block, an occipital nerve block and a medial branch block were\n"
-                  "requested, and later an umbilical hernia repair.")
+                  "requested, and later an umbilical hernia repair. Bilateral medial branch blocks gave relief.")
     assert {"stellate ganglion block", "occipital nerve block", "medial branch block",
             "umbilical hernia repair"} <= texts(d, "TREATMENT")
     assert texts(d, "DIAGNOSIS") == {"umbilical hernia"}

@@ -449,9 +449,9 @@ class EntityRecognizer:
                 continue
             if cite and _inside(view, wdoc, ns, ne, cite):
                 continue
-            if any(ts <= ns and ne <= te and low[te - 1] not in self.procedure_heads for ts, te in treat_spans):
-                continue  # inside a procedure's name: "stellate ganglion block", "occipital nerve block"
-                # (not a lesion a surgical head takes: "umbilical hernia repair")
+            if any(ts <= s and e <= te and low[te - 1] not in self.procedure_heads for ts, te in treat_spans):
+                continue  # its condition word inside a procedure's name: "stellate ganglion block",
+                # "bilateral medial branch blocks" (not a lesion a surgical head takes: "umbilical hernia repair")
             add(ns, ne, "DIAGNOSIS")
         if self.use_citations:
             out.extend(self._citation_spans(doc, view))
