@@ -26,8 +26,9 @@ Candidates:
   with few examples) decided by its cue rule when a case sentence cues it; ``rule_other_assoc``:
   ``other`` and ``associated_service`` (a case sentence says the surgery or procedure the item
   depends on was not certified) decided so, as the cue file's ``_rules`` ships; ``hybrid``:
-  request_incomplete too. The shipped model is ``v2_word_w0.3_tuned_rule_other_assoc``
-  (``ReasonModel.fit`` defaults).
+  request_incomplete too (a case sentence says the request lacks a dose, quantity, frequency,
+  type...). The shipped model is ``v2_word_w0.3_tuned_rule_other_assoc`` (``ReasonModel.fit``
+  defaults).
 * ``spacy_bow``: spaCy ``textcat_multilabel`` (TextCatBOW, config ``imr_nlp/configs/reasons_textcat.cfg``)
   trained with nlp.update, CPU; ``spacy_cnn`` (``--cnn``): the TextCatEnsemble (tok2vec CNN + BOW).
 """
