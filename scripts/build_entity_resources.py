@@ -37,7 +37,7 @@ SALT_OR_FORM = {
     "succinate", "tartrate", "bitartrate", "maleate", "besylate", "mesylate", "phosphate",
     "acetate", "er", "sr", "xr", "xl", "cr", "la", "dr", "ir", "cd", "ds", "extended", "release",
     "extended-release", "delayed-release", "tablet", "tablets", "capsule", "capsules", "cream",
-    "gel", "patch", "patches", "ointment", "lotion", "solution", "injection", "oral", "topical",
+    "gel", "patch", "patches", "ointment", "lotion", "solution", "injection", "oral", "topical", "spray", "sprays",
     "bromide", "chloride", "fumarate", "hydrobromide", "disodium", "dihydrate", "monohydrate",
 }
 _OK_VARIANT = re.compile(r"^[a-z][a-z0-9\-' /]*[a-z0-9]$")

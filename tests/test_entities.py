@@ -685,3 +685,25 @@ def test_morphine_equivalent_is_no_drug_and_drug_classes_are_not_drugs(nlp):
     assert "low-molecular-weight heparin" not in drugs
     starts = [s.start_char for s in spans(d, "DRUG") if s.text.lower() == "morphine"]
     assert starts == [d.text.lower().index("morphine sulfate")]
+
+
+def test_drug_names_without_their_form_and_no_ordinary_words_as_drugs(nlp):
+    """ANNOTATION.md: a DRUG is the name without its form ("Voltaren Gel" -> "Voltaren"); a
+    dosage form ("nasal spray"), a drug class ("triptans") and an English word that is also a
+    chemical's abbreviation ("sits") are not drugs; multi-word brands stay whole."""
+    d = _rule_doc(nlp, "She uses Voltaren Gel 1% and Narcan 4mg nasal spray; the keyboard sits too high.\n"
+                  "Triptans were tried. Sentra PM and Synvisc-One were requested.")
+    drugs = texts(d, "DRUG")
+    assert {"voltaren", "narcan", "sentra pm", "synvisc-one"} <= drugs
+    assert not {"voltaren gel", "nasal spray", "sits", "triptans", "sentra"} & drugs
+
+
+def test_head_injury_foot_and_medication_conditions_and_their_sites(nlp):
+    d = _rule_doc(nlp, "Diagnoses include a right frontal subdural hematoma with intracranial hemorrhage,\n"
+                  "post-concussive syndrome, diffuse axonal injury, tension-type headache, opiate addiction,\n"
+                  "pes planus, calcaneal spurs and delayed union. Tenderness over the occiput and the\n"
+                  "syndesmosis, the medial compartment and the left frontal lobe.")
+    assert {"right frontal subdural hematoma", "intracranial hemorrhage", "post-concussive syndrome",
+            "diffuse axonal injury", "tension-type headache", "opiate addiction", "pes planus",
+            "calcaneal spurs", "delayed union"} <= texts(d, "DIAGNOSIS")
+    assert {"occiput", "syndesmosis", "medial compartment", "left frontal lobe"} <= texts(d, "BODY_PART")
