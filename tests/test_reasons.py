@@ -288,6 +288,12 @@ def test_shipped_cues_decide_other_from_a_case_sentence(model, sentence, other):
     ("Given the above, the request for post-op Percocet 5/325mg is not medically necessary.", False),
     ("The concurrent request for physical therapy was modified by the previous reviewer.", False),
     ("Medical necessity has not been established, and the requested fusion is not medically necessary.", False),
+    # the service it depends on named another way, "also" / "depends on it" saying the dependency
+    ("As that injection has been found not medically necessary, the associated ultrasound guidance "
+     "is also not medically necessary.", True),
+    ("As the vision therapy has not been found to be medically necessary, a re-evaluation that "
+     "depends on it is not needed.", True),
+    ("As the physical therapy has not been shown to help, the request is not medically necessary.", False),
 ])
 def test_shipped_cues_decide_associated_service_from_a_case_sentence(model, sentence, associated):
     """ANNOTATION.md: associated_service is an item that depends on a treatment that was not
