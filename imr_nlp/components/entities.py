@@ -172,7 +172,6 @@ class EntityRecognizer:
         vocab = self.nlp.vocab
         self.drugs = read_drugs(res / "drugs.tsv")
         self._drug_index: Optional[dict[str, list[str]]] = None  # built lazily (fuzzy model check)
-        # plural forms too ("cold therapy units", "home health aides"), as for the diagnoses below
         self.treatments = read_lines(res / "treatments.txt")
         self.treatment_tails = {t.lower().split()[-1] for t in self.treatments}
         self.device_heads = {w.lower() for w in read_lines(res / "treatment_devices.txt")}

@@ -25,11 +25,13 @@ already authorized, contraindicated for this patient...) say it plainly (CV micr
 macro +~0.02 at 3, 5 and 10 folds); and ``associated_service``, once its cues said only that the
 surgery or procedure the item depends on was not certified (not the item's own "post-op" name in
 the verdict, not a "concurrent request" that was supported): macro +~0.025 at 3, 5 and 10
-folds, micro unchanged, the label's six training items all found. request_incomplete by rule
-measured worse.
+folds, micro unchanged, the label's six training items all found. request_incomplete by rule too
+measured within noise (micro +0.001 to +0.003), and its cues ("failed to provide ...") also
+describe missing records, so the model decides it.
 Chosen by cross-validation by letter on the training split (``benchmarks/reasons_model_comparison.py``):
 it beat the first model (word + char n-grams with eight label-level cue tokens), spaCy
-``textcat_multilabel``, calibrated probabilities, char n-grams, and the three-label hybrid; dropping char
+``textcat_multilabel``, calibrated probabilities and char n-grams (the three-label hybrid measured
+the same within noise); dropping char
 n-grams made the model ~30x smaller at no cost. ``reason_probabilities`` are the logistic
 regressions' own (class-balanced, hence generous for rare labels) probabilities, not calibrated
 frequencies; compare them with ``ReasonModel.thresholds``.
