@@ -337,7 +337,8 @@ def _item_quantity(doc: Doc, a: int, b: int, quantity: list[Span], freq: list[Sp
         return re.sub(r"^(?:qty|quantity)\s*:?\s*", "", one_line(span.text), flags=re.IGNORECASE).rstrip(".,;:")
 
     # a tooth's number is no count ("implants for teeth #8 and #9 (QTY: 2.00)")
-    quantity = [q for q in quantity if not (q.text.startswith("#") and _TOOTH_BEFORE.search(text, 0, q.start_char))]
+    quantity = [q for q in quantity
+                if not (q.text.startswith("#") and _TOOTH_BEFORE.search(text, max(a, q.start_char - 40), q.start_char))]
     hashed = [q for q in quantity if q.text.startswith("#")]
     if hashed:
         return written(hashed[0])

@@ -195,9 +195,10 @@ class EntityRecognizer:
         # word ("consultations", "physical therapy treatments": talk of services in general) nor
         # where the plural is a catch-all
         generic = _GENERIC_SERVICE | self.consult_heads | {"examination", "exam"}
+        known = self.treatment_set | self.catchalls | self.not_treatments
         plurals = [p for p in _with_plurals([t for t in self.treatments
                                              if t.islower() and t.split()[-1] not in generic])
-                   if " ".join(p.lower().split()) not in self.treatment_set | self.catchalls | self.not_treatments]
+                   if " ".join(p.lower().split()) not in known]
         self.treatments += plurals
         self.treatment_set |= {" ".join(p.lower().split()) for p in plurals}
         self.treatment_tails |= {p.lower().split()[-1] for p in plurals}
