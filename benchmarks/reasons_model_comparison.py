@@ -25,10 +25,12 @@ Candidates:
   inner folds by letter). These rows are the model alone; ``rule_other``: ``other`` (a catch-all
   with few examples) decided by its cue rule when a case sentence cues it; ``rule_other_assoc``:
   ``other`` and ``associated_service`` (a case sentence says the surgery or procedure the item
-  depends on was not certified) decided so, as the cue file's ``_rules`` ships; ``hybrid``:
-  request_incomplete too (a case sentence says the request lacks a dose, quantity, frequency,
-  type...). The shipped model is ``v2_word_w0.3_tuned_rule_other_assoc`` (``ReasonModel.fit``
-  defaults).
+  depends on was not certified) decided so, as the cue file's ``_rules`` ships; ``_case``: and
+  no_functional_improvement and request_incomplete kept only where a case sentence cues them (the
+  cue file's ``_case_required``: facts of this record or request, not a guideline's criterion);
+  ``hybrid``: request_incomplete decided by rule too (a case sentence says the request lacks a
+  dose, quantity, frequency, type...). The shipped model is
+  ``v2_word_w0.3_tuned_rule_other_assoc_case`` (``ReasonModel.fit`` defaults).
 * ``spacy_bow``: spaCy ``textcat_multilabel`` (TextCatBOW, config ``imr_nlp/configs/reasons_textcat.cfg``)
   trained with nlp.update, CPU; ``spacy_cnn`` (``--cnn``): the TextCatEnsemble (tok2vec CNN + BOW).
 """
@@ -168,10 +170,10 @@ ORIG = dict(cues=ORIGINAL_CUES, char=True, cue_vocab="fixed", cue_weight=1.0, cu
 V2_SETTINGS = dict(char=False, cue_vocab="learned", cue_weight=0.3, cue_binary=False)
 
 
-def _with_rules(rules):
+def _with_rules(rules, case_required=()):
     from imr_nlp.components.reasons import load_cues
 
-    return {**load_cues(), "_rules": list(rules)}
+    return {**load_cues(), "_rules": list(rules), "_case_required": list(case_required)}
 
 
 def candidates(cnn: bool):
@@ -204,6 +206,9 @@ def candidates(cnn: bool):
             ex, s, **{**V2, "cues": _with_rules(["other"])}, tune=True),
         "v2_word_w0.3_tuned_rule_other_assoc": lambda ex, s: _SkModel(
             ex, s, **{**V2, "cues": _with_rules(["associated_service", "other"])}, tune=True),
+        "v2_word_w0.3_tuned_rule_other_assoc_case": lambda ex, s: _SkModel(
+            ex, s, **{**V2, "cues": _with_rules(["associated_service", "other"],
+                                                ["no_functional_improvement", "request_incomplete"])}, tune=True),
         "v2_word_w0.3_tuned_hybrid": lambda ex, s: _SkModel(
             ex, s, **{**V2, "cues": _with_rules(["request_incomplete", "associated_service", "other"])}, tune=True),
         "spacy_bow": lambda ex, s: SpacyTextcat(ex, s, "bow"),

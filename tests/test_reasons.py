@@ -304,6 +304,32 @@ def test_shipped_cues_decide_associated_service_from_a_case_sentence(model, sent
     assert ("associated_service" in got) is associated, got
 
 
+@pytest.mark.parametrize("sentences, kept", [
+    # the guideline's condition for continued use, quoted: not this patient's record
+    (["The guidelines recommend 3 to 6 treatments to produce functional improvement.",
+      "The records show no neurologic deficit."], False),
+    (["Continued use requires documented objective functional improvement."], False),
+    # the record says the treatment already given did not help: a case sentence
+    (["The guidelines recommend 3 to 6 treatments to produce functional improvement.",
+      "The worker completed 12 sessions, and the discharge note documents no gain in function."], True),
+    (["She has had the brace since 2014 with no measured functional benefit from it."], True),
+])
+def test_shipped_cues_need_a_case_sentence_for_no_functional_improvement(model, sentences, kept):
+    """ANNOTATION.md: no_functional_improvement is a fact of this patient's record (the treatment
+    was given and did not help); the shipped cue file keeps the label only when a sentence about
+    this case cues it, whatever the model's probability."""
+    probs = np.zeros((1, len(model.labels)))
+    probs[0, model.labels.index("criteria_not_met")] = 0.9
+    probs[0, model.labels.index("no_functional_improvement")] = 0.95
+    got = model.decide(probs, [sentences])[0]
+    assert ("no_functional_improvement" in got) is kept, got
+    assert "criteria_not_met" in got
+    # with nothing else over its threshold, the fallback is the most probable label still allowed
+    probs[0, model.labels.index("criteria_not_met")] = 0.1
+    alone = model.decide(probs, [sentences])[0]
+    assert alone == (["no_functional_improvement"] if kept else ["criteria_not_met"]), alone
+
+
 # ----------------------------------------------------------------------------- retraining
 def write_corpus(folder: Path) -> dict[str, list[tuple[str, str, list[str]]]]:
     """Eight authored letters, two or three items each; returns {case: [(item, decision, labels)]}."""
