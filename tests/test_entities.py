@@ -395,6 +395,20 @@ def test_devices_keep_their_site_other_treatments_lose_it(nlp):
     assert "right wrist" in texts(d, "BODY_PART")  # the site inside the device is still a site
 
 
+
+def test_devices_and_imaging_keep_the_words_that_say_their_kind(nlp):
+    """A device's kind ("hinged", "lace-up", "night extension", "CAM walker") and an imaging study's
+    view ("weight-bearing", "standing") are part of the name; a hyphenated word split by the
+    tokenizer counts as one word."""
+    d = _rule_doc(nlp, "The worker was fitted with a lace-up ankle brace and a CAM walker boot, wore a night\n"
+                  "extension splint and a counterforce strap, and had weight-bearing x-rays, standing radiographs\n"
+                  "and an intra-articular steroid injection. The right knee is hinged at surgery.")
+    tr = texts(d, "TREATMENT")
+    assert {"lace-up ankle brace", "cam walker boot", "night extension splint", "counterforce strap",
+            "weight-bearing x-rays", "standing radiographs", "intra-articular steroid injection"} <= tr, tr
+    assert not tr & {"ankle brace", "boot", "walker", "splint", "x-rays", "radiographs", "steroid injection"}, tr
+    assert "ankle" in texts(d, "BODY_PART")
+
 def test_rfa_is_the_request_not_a_treatment():
     from imr_nlp.pipeline import build_pipeline
 

@@ -180,6 +180,9 @@ class EntityRecognizer:
         self.consult_specialties = {w.lower() for w in context["consult_specialties"]}
         self.injection_agents = {w.lower() for w in context["injection_agents"]}
         self.request_words = {w.lower() for w in context["request_words"]}
+        self.device_modifiers = {w.lower() for w in context["device_modifiers"]}
+        self.imaging_heads = {w.lower() for w in context["imaging_heads"]}
+        self.imaging_modifiers = {w.lower() for w in context["imaging_modifiers"]}
         procedures = json.loads((res / "procedure_words.json").read_text(encoding="utf8"))
         self.procedure_endings = tuple(w.lower() for w in procedures["endings"])
         self.not_procedures = {w.lower() for w in procedures["not_procedures"]}
@@ -389,10 +392,12 @@ class EntityRecognizer:
             if (ns, ne) != (s, e) or in_item(s, e) \
                     or self._given(self._sentence(wdoc, low, s), " ".join(low[s:e])):
                 treat_spans.append((ns, ne))
-        # a device named by its site and a head noun not in the lexicon ("lumbar spine support")
+        # a device named by its site or kind and a head noun not in the lexicon ("lumbar spine
+        # support", "counterforce strap")
         in_treat = {i for s, e in treat_spans for i in range(s, e)}
+        device_left = self.device_site_words | self.device_modifiers
         for i, w in enumerate(low):
-            if w in self.device_heads and i not in in_treat and i > 0 and low[i - 1] in self.device_site_words:
+            if w in self.device_heads and i not in in_treat and _take_left(low, i, device_left, 1) < i:
                 treat_spans.append(self._extend_treatment(low, i, i + 1))
         treat_spans = self._procedure_spans(low, treat_spans)
         treat_spans = _join_written_as_one(wdoc, low, filter_tuple_spans(treat_spans))
@@ -508,23 +513,19 @@ class EntityRecognizer:
             e += 2
         s = self._trim_treatment_start(low, s, e, self.treatment_or_catchall)
         head = low[e - 1]
-        if head in self.device_heads:  # "knee brace", "lumbar spine support": the site is the device's
-            k = 0
-            while s > 0 and low[s - 1] in self.device_site_words and k < 3:
-                s -= 1
-                k += 1
-            return s, e
+        if head in self.device_heads:
+            # "knee brace", "lumbar spine support": the site is the device's; so is its kind
+            # ("hinged knee brace", "lace-up ankle brace", "CAM walker boot")
+            return _take_left(low, s, self.device_site_words | self.device_modifiers | self.device_heads, 4), e
         if head in self.consult_heads:
             left = self.consult_specialties
         elif head in {"injection", "injections"}:
             left = self.injection_agents
+        elif head in self.imaging_heads:
+            left = self.imaging_modifiers
         else:
             return s, e
-        k = 0
-        while s > 0 and low[s - 1] in left and k < 3:
-            s -= 1
-            k += 1
-        return s, e
+        return _take_left(low, s, left, 3), e
 
     def _procedure_spans(self, low: list[str], treat_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Procedures found by their form (``procedure_words.json``), ``treat_spans`` (the lexicon's)
@@ -915,6 +916,20 @@ SALT_OR_FORM = {
     "la", "dr", "ir", "cd", "ds", "extended", "release", "extended-release", "tablet", "tablets", "tab",
     "tabs", "capsule", "capsules", "cream", "gel", "patch", "patches", "ointment", "lotion", "solution",
 }
+
+
+def _take_left(low: list[str], s: int, words: set[str], limit: int) -> int:
+    """The start of ``low[s:]`` extended left over up to ``limit`` words of ``words``; a word the
+    view splits at a hyphen or slash ("intra - articular", "lace - up", "off - the - shelf")
+    counts as one word, written joined."""
+    for _ in range(limit):
+        k = s - 1
+        while k >= 2 and low[k - 1] in _PUNCT_JOIN:
+            k -= 2
+        if k < 0 or "".join(low[k:s]) not in words:
+            break
+        s = k
+    return s
 
 
 def _sentence_end(wdoc: Doc, low: list[str], j: int) -> bool:
