@@ -409,6 +409,16 @@ def test_devices_and_imaging_keep_the_words_that_say_their_kind(nlp):
     assert not tr & {"ankle brace", "boot", "walker", "splint", "x-rays", "radiographs", "steroid injection"}, tr
     assert "ankle" in texts(d, "BODY_PART")
 
+
+def test_surgical_names_keep_their_approach_and_extent(nlp):
+    d = _rule_doc(nlp, "He underwent an arthroscopic partial medial meniscectomy in 2014 and a lumbar fusion. The\n"
+                  "request is for posterior lumbar interbody fusion. She had a total hip arthroplasty, and the plan\n"
+                  "was laparoscopic versus open umbilical hernia repair.")
+    tr = texts(d, "TREATMENT")
+    assert {"arthroscopic partial medial meniscectomy", "posterior lumbar interbody fusion",
+            "total hip arthroplasty", "fusion", "umbilical hernia repair"} <= tr, tr
+    assert not tr & {"meniscectomy", "interbody fusion", "lumbar fusion", "open umbilical hernia repair"}, tr
+
 def test_rfa_is_the_request_not_a_treatment():
     from imr_nlp.pipeline import build_pipeline
 

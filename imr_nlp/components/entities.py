@@ -188,6 +188,9 @@ class EntityRecognizer:
         self.not_procedures = {w.lower() for w in procedures["not_procedures"]}
         self.procedure_heads = {w.lower() for w in procedures["heads"]}
         self.procedure_objects = {w.lower() for w in procedures["object_words"]}
+        self.approach_words = {w.lower() for w in procedures["approach_words"]}
+        self.surgical_heads = {w.lower() for w in procedures["surgical_heads"]} | self.procedure_heads
+        self.surgical_endings = tuple(w for w in self.procedure_endings if not w.startswith(("graph", "ogram")))
         self.treatment_set = {" ".join(t.lower().split()) for t in self.treatments}
         catchalls = json.loads((res / "treatment_catchalls.json").read_text(encoding="utf8"))
         self.catchalls = {t.lower() for t in catchalls["terms"]}
@@ -399,7 +402,7 @@ class EntityRecognizer:
         for i, w in enumerate(low):
             if w in self.device_heads and i not in in_treat and _take_left(low, i, device_left, 1) < i:
                 treat_spans.append(self._extend_treatment(low, i, i + 1))
-        treat_spans = self._procedure_spans(low, treat_spans)
+        treat_spans = [self._with_approach(low, s, e) for s, e in self._procedure_spans(low, treat_spans)]
         treat_spans = _join_written_as_one(wdoc, low, filter_tuple_spans(treat_spans))
         for s, e in treat_spans:
             add(s, e, "TREATMENT")
@@ -555,6 +558,27 @@ class EntityRecognizer:
                     and w not in self.not_procedures and len(w) > 7 and (i == 0 or low[i - 1] != "-"):
                 out.append((i, i + 1))
         return out
+
+    def _with_approach(self, low: list[str], s: int, e: int) -> tuple[int, int]:
+        """A surgical name with the approach and extent written before it, and the site words
+        between ("arthroscopic partial medial meniscectomy", "posterior lumbar interbody fusion",
+        "total hip arthroplasty"); without an approach word the site stays out ("lumbar fusion" ->
+        "fusion", as ANNOTATION.md's gold writes it)."""
+        head = low[e - 1]
+        if not (head in self.surgical_heads or (head.endswith(self.surgical_endings) and head not in self.not_procedures)):
+            return s, e
+        between = (self.site_words | self.qualifiers | self.procedure_objects) - self.laterality
+        k = best = s
+        for _ in range(6):
+            j, word = _word_left(low, k)
+            if j < 0 or (word not in self.approach_words and word not in between):
+                break
+            k = j
+            if word in self.approach_words:
+                best = k
+        if best > 0 and low[best - 1] in {"versus", "vs", "or"}:
+            return s, e  # "laparoscopic versus open umbilical hernia repair": an alternative, not the name
+        return best, e
 
     def _trim_treatment_start(self, low: list[str], s: int, e: int, names: set[str]) -> int:
         """The start of treatment ``low[s:e]`` without leading site and peri-operative words, as
@@ -923,13 +947,20 @@ def _take_left(low: list[str], s: int, words: set[str], limit: int) -> int:
     view splits at a hyphen or slash ("intra - articular", "lace - up", "off - the - shelf")
     counts as one word, written joined."""
     for _ in range(limit):
-        k = s - 1
-        while k >= 2 and low[k - 1] in _PUNCT_JOIN:
-            k -= 2
-        if k < 0 or "".join(low[k:s]) not in words:
+        k, word = _word_left(low, s)
+        if k < 0 or word not in words:
             break
         s = k
     return s
+
+
+def _word_left(low: list[str], s: int) -> tuple[int, str]:
+    """The start and joined text of the word before view token ``s`` (one split at hyphens or
+    slashes taken whole); start -1 at the beginning."""
+    k = s - 1
+    while k >= 2 and low[k - 1] in _PUNCT_JOIN:
+        k -= 2
+    return k, "".join(low[k:s]) if k >= 0 else ""
 
 
 def _sentence_end(wdoc: Doc, low: list[str], j: int) -> bool:
