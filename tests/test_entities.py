@@ -123,6 +123,19 @@ def test_kind_of_condition_kept_chronicity_dropped():
     assert not any(t.startswith(("chronic", "moderate")) for t in dx)
 
 
+def test_classification_specifiers_complete_the_diagnosis():
+    """DSM-5 / ICD-10-CM subtypes and seizure types written after the name are part of it; a
+    second condition after "with" is not."""
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    d = nlp("CLINICAL CASE SUMMARY\nDiagnoses include adjustment disorder with depressed mood, depressive "
+            "disorder not otherwise specified, migraine without aura and lumbar disc herniation with radiculopathy.")
+    dx = texts(d, "DIAGNOSIS")
+    assert {"adjustment disorder with depressed mood", "depressive disorder not otherwise specified",
+            "migraine without aura", "lumbar disc herniation", "radiculopathy"} <= dx, dx
+    assert not dx & {"adjustment disorder", "depressive disorder", "migraine"}, dx
+
+
 def test_side_written_as_two_words():
     """"left sided" is a laterality like "left-sided" (PDF text often loses the hyphen)."""
     nlp = spacy.blank("en")

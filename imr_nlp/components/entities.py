@@ -231,6 +231,9 @@ class EntityRecognizer:
         self.body_ext = self.laterality | self.qualifiers
         self.dx_heads_need_site = {w.lower() for w in dx["heads_need_site"]}
         self.dx_symptoms = {w.lower() for w in dx.get("symptom_heads", [])}
+        self.dx_specified_heads = {w.lower() for w in dx.get("specified_heads", [])}
+        self.dx_specifiers = sorted((tuple(t.lower_ for t in tok(sp)) for sp in dx.get("specifiers", [])),
+                                    key=len, reverse=True)
         self.dx_always = {w.lower() for w in dx.get("symptom_terms_always", [])}
         cues = [w.lower() for w in dx.get("context_cues", [])]
         self.dx_context = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in cues) + ")") if cues else None
@@ -750,7 +753,8 @@ class EntityRecognizer:
 
     def _extend_dx_right(self, low: list[str], e: int) -> int:
         """Right over a paired "sprain and strain", "injury" after a condition ("contusion
-        injury") and a CRPS type ("CRPS II"). A site written
+        injury"), a CRPS type ("CRPS II") and a classification's specifier ("adjustment disorder
+        with depressed mood", ``diagnoses.json`` "specifiers"). A site written
         after the condition ("fracture of the right distal radius", "tenosynovitis right wrist")
         is not part of the DIAGNOSIS (ANNOTATION.md conventions: "anterolisthesis of L2 on L3"
         gives "anterolisthesis"); it is its own BODY_PART."""
@@ -769,6 +773,12 @@ class EntityRecognizer:
             j = e + 1 if e < n and low[e] == "type" else e
             if j < n and low[j] in {"i", "ii", "iii", "1", "2"}:
                 e = j + 1
+        # "adjustment disorder with depressed mood", "migraine without aura": the classification's name
+        if low[e - 1] in self.dx_specified_heads:
+            for words in self.dx_specifiers:
+                if tuple(low[e:e + len(words)]) == words:
+                    e += len(words)
+                    break
         return e
 
     def _citation_spans(self, doc: Doc, view: Optional["WordView"] = None) -> list[Span]:
