@@ -136,6 +136,16 @@ def test_classification_specifiers_complete_the_diagnosis():
     assert not dx & {"adjustment disorder", "depressive disorder", "migraine"}, dx
 
 
+def test_greater_and_lesser_name_a_site_but_common_does_not():
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    d = nlp("CLINICAL CASE SUMMARY\nThere was tenderness over the right greater occipital nerve and the lesser "
+            "occipital nerve. Common knee injuries were discussed.")
+    body = texts(d, "BODY_PART")
+    assert {"right greater occipital nerve", "lesser occipital nerve", "knee"} <= body, body
+    assert "common knee" not in body
+
+
 def test_side_written_as_two_words():
     """"left sided" is a laterality like "left-sided" (PDF text often loses the hyphen)."""
     nlp = spacy.blank("en")
