@@ -433,6 +433,20 @@ def test_devices_and_imaging_keep_the_words_that_say_their_kind(nlp):
     assert "ankle" in texts(d, "BODY_PART")
 
 
+def test_services_of_internal_medicine_and_hospital_care(nlp):
+    """Names of tests, devices and stays outside the musculoskeletal core, with the word that makes
+    them a service ("refills", "implantation", "stay") and a device's site qualifier."""
+    d = _rule_doc(nlp, "He uses continuous positive airway pressure and had a urea breath test, a treadmill stress\n"
+                  "test, intrathecal pump refills, spinal cord stimulator implantation, an occipital nerve stimulator,\n"
+                  "paraffin wax baths, a skilled nursing facility stay and a 3-in-1 commode. The right ring finger\n"
+                  "trigger finger release was certified.")
+    tr = texts(d, "TREATMENT")
+    assert {"continuous positive airway pressure", "urea breath test", "treadmill stress test",
+            "intrathecal pump refills", "spinal cord stimulator implantation", "occipital nerve stimulator",
+            "paraffin wax baths", "skilled nursing facility stay", "3-in-1 commode", "trigger finger release"} <= tr, tr
+    assert not tr & {"treadmill", "stress test", "nerve stimulator", "finger trigger finger release"}, tr
+
+
 def test_surgical_names_keep_their_approach_and_extent(nlp):
     d = _rule_doc(nlp, "He underwent an arthroscopic partial medial meniscectomy in 2014 and a lumbar fusion. The\n"
                   "request is for posterior lumbar interbody fusion. She had a total hip arthroplasty, and the plan\n"
@@ -550,6 +564,8 @@ def test_one_word_treatments_written_as_one_stay_one(nlp):
     ("Gym membership, three months coverage", "three months coverage"),
     ("Functional restoration program, 80 hours", "80 hours"),
     ("Dental implants for teeth #8 and #9 (QTY: 2.00)", "2.00"),
+    ("Weight loss program x 12 weeks", "x 12 weeks"),
+    ("Six (6) additional sessions of hand therapy for the right hand", "Six (6) additional sessions"),
 ])
 def test_item_quantity_as_annotated(nlp, item, quantity):
     """ANNOTATION.md: quantity as written, for drugs and services alike ("#60", "1.00", "12

@@ -90,6 +90,7 @@ def _patterns() -> dict[str, list[list[dict[str, Any]]]]:
             [{"TEXT": {"REGEX": r"^#\d+(\.\d+)?$"}}],
             [{"LOWER": {"IN": ["qty", "quantity"]}}, {"ORTH": ":", "OP": "?"}, {"TEXT": {"REGEX": r"^\d+(\.\d+)?$"}}],
             [{"LOWER": {"IN": ["times", "x"]}}, COUNT],
+            [{"LOWER": {"IN": ["times", "x"]}}, COUNT, {"LOWER": {"IN": SESSION_WORDS}}],  # "x 14 days"
             [{"TEXT": {"REGEX": r"^[xX]\d+$"}}],
             [COUNT_OR_WORD[0], {"LOWER": {"IN": SESSION_WORDS}}],
             [COUNT, {"ORTH": "-"}, COUNT, {"LOWER": {"IN": SESSION_WORDS}}],  # "1-2 visits"
@@ -318,7 +319,8 @@ _MORPHINE_EQUIVALENT = re.compile(r"(?:\s*(?:/|per)\s*(?:day|d)\b)?\s*(?:\(?(?:M
                                   r"(?:milligram\s+)?equivalen)")
 _COUNT_TEXT = r"(?:\d+|" + "|".join(NUMBER_WORDS) + r")(?:\s*\(\d+\))?"  # "Six", "One (1)", "12"
 _LEADING_COUNT = re.compile(_COUNT_TEXT +
-                            r"(?:\s+(?:containers?|tubes?|bottles?|jars?|boxes|box|pairs?|sets?|kits?)\b)?(?=\s+[A-Za-z])",
+                            r"(?:\s+(?:containers?|tubes?|bottles?|jars?|boxes|box|pairs?|sets?|kits?)\b"
+                            r"|(?:\s+(?:additional|more|further))?\s+(?:sessions?|visits?|treatments?)\b)?(?=\s+[A-Za-z])",
                             re.IGNORECASE)
 _FREQ_THEN_SPAN = re.compile(r"\s*(?:,\s*)?(?:for|times|x|over)?\s*(?:a\s+(?:total\s+of\s+)?)?$", re.IGNORECASE)
 _DURATION = re.compile(r"\b(?:weeks?|months?|days?)$", re.IGNORECASE)

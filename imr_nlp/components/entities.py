@@ -247,7 +247,8 @@ class EntityRecognizer:
         self.dx_site_words = self.qualifiers | body_words | self.laterality | {w.lower() for w in dx["modifiers"]}
         self.dx_sites_strict = self.qualifiers | body_words | self.laterality
         self.site_words = self.laterality | self.regions_alone | body_words
-        self.device_site_words = self.regions_alone | body_words  # "lumbar spine support", not "right"
+        # "lumbar spine support", "occipital nerve stimulator", not "right"
+        self.device_site_words = self.regions_alone | body_words | (self.qualifiers - self.laterality)
 
         self.lower_matcher = PhraseMatcher(vocab, attr="LOWER")
         self.lower_matcher.add("DRUG", list(tok(d) for d in self.drugs))
@@ -552,7 +553,8 @@ class EntityRecognizer:
                 s0 = s = heads.get(i, i)
                 # the anatomy right before the head, then lesion words only ("wrist scar tissue
                 # excision" -> "scar tissue excision": the gold's names leave the site out)
-                while s > 0 and i - s < 3 and (low[s - 1] in lesion if s < s0 else low[s - 1] in objects):
+                while s > 0 and i - s < 3 and (low[s - 1] in lesion if s < s0 else low[s - 1] in objects) \
+                        and low[s - 1] not in low[s:i]:  # "ring finger trigger finger release": a new phrase
                     s -= 1
                 if s < s0:
                     out.append((s, i + 1))
@@ -937,7 +939,8 @@ _REGION_ALONE_BEFORE = {".", ",", ";", ")", "without", "with", "was", "is", "wer
                         "from"}
 _TREAT_TAILS = {"therapy", "testing", "scan", "scans", "consultation", "consult", "interventions", "modalities",
                 "unit", "units", "procedure", "imaging", "injection", "injections", "system", "systems", "screen",
-                "screens", "aide", "aides", "stimulation", "machine", "machines"}
+                "screens", "aide", "aides", "stimulation", "machine", "machines", "implantation", "implant", "refill",
+                "refills", "bath", "baths", "stay", "training"}
 # words before a treatment name that are not part of it: the site and the timing ("lumbar fusion" ->
 # "fusion", "post-operative physical therapy" -> "physical therapy"; ANNOTATION.md, item fields)
 _PERIOP = {"post", "pre", "operative", "postoperative", "preoperative", "post-operative", "pre-operative",
