@@ -119,3 +119,23 @@ def test_2013_14_wording_reviewer_based_decision_on(text, expected):
     """Letters of 2013-14 write "<who> based its/his/her decision on the MTUS ..., pages 76-80,
     which is part of the MTUS": the page numbers and the clause are neither documents nor sections."""
     assert cites(text) == expected
+
+
+@pytest.mark.parametrize("text, document, year", [
+    ("Decision based on Non-MTUS Citation American Thoracic Society (ATS): Standards for Pulmonary Rehabilitation - 2013",
+     "Standards for Pulmonary Rehabilitation", 2013),
+    ("Decision based on Non-MTUS Citation American College of Radiology, Appropriateness Criteria for Low Back Pain, 2015",
+     "Appropriateness Criteria for Low Back Pain", 2015),
+    ("Decision based on Non-MTUS Citation Zorvane (zorbitol) prescribing information, U.S. Food and Drug Administration, 2011",
+     "Zorvane (zorbitol) prescribing information", 2011),
+    ("Decision based on Non-MTUS Citation JNC 7, The Seventh Report on High Blood Pressure",
+     "The Seventh Report on High Blood Pressure", None),
+    # a title that opens with a society's name, with no boundary after it, stays whole
+    ("Decision based on Non-MTUS Citation AANEM Recommended Policy for Electrodiagnostic Medicine",
+     "AANEM Recommended Policy for Electrodiagnostic Medicine", None),
+])
+def test_other_source_without_its_issuer_or_year(text, document, year):
+    """ANNOTATION.md: the document is named without the source name or year; for another
+    guideline the source is its issuing body or publisher."""
+    [c] = parse_guideline(text)
+    assert (c["source"], c["document"], c["year"]) == ("OTHER", document, year)

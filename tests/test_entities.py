@@ -146,6 +146,19 @@ def test_greater_and_lesser_name_a_site_but_common_does_not():
     assert "common knee" not in body
 
 
+def test_size_words_drop_and_a_cause_joined_by_a_hyphen_stays():
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    d = nlp("CLINICAL CASE SUMMARY\nDiagnoses: NSAID-induced gastritis, a small joint effusion, a small disc bulge, "
+            "left small finger sprain, femoroacetabular impingement and peptic ulcer disease.")
+    dx = texts(d, "DIAGNOSIS")
+    assert {"nsaid-induced gastritis", "joint effusion", "disc bulge", "left small finger sprain",
+            "femoroacetabular impingement", "peptic ulcer disease"} <= dx, dx
+    assert not dx & {"induced gastritis", "small joint effusion", "small disc bulge"}, dx
+    body = texts(d, "BODY_PART")
+    assert "left small finger" in body and not body & {"small joint", "small disc"}, body
+
+
 def test_side_written_as_two_words():
     """"left sided" is a laterality like "left-sided" (PDF text often loses the hyphen)."""
     nlp = spacy.blank("en")

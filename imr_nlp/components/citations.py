@@ -246,7 +246,37 @@ def parse_other(text: str) -> dict[str, Any]:
         return citation("ACOEM", document.strip() or None, int(year.group(1)) if year else None, sections)
     year = re.search(r"(?<![/\d-])\(?(" + YEAR + r")\)?(?![/\d-])", text)
     title = OTHER_TAIL.sub("", text).strip(" ,.;:")
-    return citation("OTHER", title or text, int(year.group(1)) if year else None, [])
+    return citation("OTHER", _other_title(title) or title or text, int(year.group(1)) if year else None, [])
+
+
+def _other_title(text: str) -> str:
+    """An OTHER citation's document without its issuer or year (ANNOTATION.md: "without the source
+    name or year"): "American Diabetes Association (ADA): Standards of Medical Care in Diabetes -
+    2014" -> "Standards of Medical Care in Diabetes"; "..., U.S. Food and Drug Administration" and
+    "What is an electrocardiogram? National Heart, Lung, and Blood Institute, ..." lose their
+    publisher. An issuer is cut only where a boundary marks it (its abbreviation in parentheses,
+    a colon or comma), so a title that opens with a society's name stays whole."""
+    title = _OTHER_ISSUER_HEAD.sub("", text, count=1)
+    title = _OTHER_ISSUER_TAIL.sub("", title)
+    title = re.sub(r"\s*[-–,]?\s*\(?\b" + YEAR + r"\b\)?", "", title)
+    return re.sub(r"\s{2,}", " ", title).strip(" ,.;:-–")
+
+
+def _issuer_pattern() -> str:
+    orgs = guideline_names()["organizations"]
+    kinds = "|".join(orgs["kinds"])
+    return (r"(?:" + "|".join(re.escape(f) for f in orgs["first"]) + r")(?:\s+[A-Z][\w'.-]*)*?\s+(?:" + kinds + r")"
+            r"(?:\s+(?:of|for|on)\s+(?:[A-Z][\w'.-]*|and|&)(?:\s+(?:[A-Z][\w'.-]*|and|&))*)?")
+
+
+_OTHER_ISSUER_HEAD = re.compile(
+    r"^(?:the\s+)?(?:(?:" + _issuer_pattern() + r")\s*(?:\([A-Z][A-Za-z/&]{1,10}\))?\s*[:,]\s*"
+    r"|(?:" + _issuer_pattern() + r")\s*\([A-Z][A-Za-z/&]{1,10}\)\s*"
+    r"|(?:Aetna|UpToDate|JNC\s*\d+|ACC/AHA)\b[\s:,]*)")
+_OTHER_ISSUER_TAIL = re.compile(
+    r"(?:,|(?<=\?))\s*(?:accessed\s+from\s+)?(?:(?:the\s+)?(?:U\.\s?S\.|United\s+States)\s+Food\s+and\s+Drug\s+"
+    r"Administration|FDA|(?:National|American)\s+[A-Z][\w'.-]*(?:,?\s+(?:[A-Z][\w'.-]*|and|&))*\s+(?:Institute|"
+    r"Institutes|College|Academy|Association|Society|Council))\b.*$")
 
 
 def _odg_chapter_chunks(text: str) -> list[str]:

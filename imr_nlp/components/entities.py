@@ -439,6 +439,8 @@ class EntityRecognizer:
             body_spans[k] = (s, e)
         kept_body = []
         for s, e in filter_tuple_spans(body_spans):
+            if low[s] in _SIZE_WORDS and e - s > 1 and low[s + 1] not in _SMALL_SITES:
+                s += 1  # a size word, not the "small finger"'s name ("small disc bulge")
             if not self._is_site(low, s, e, treat_tokens):
                 continue
             if cite and _inside(view, wdoc, s, e, cite):
@@ -708,8 +710,8 @@ class EntityRecognizer:
                 break  # a type number belongs to its "type" ("type 2 diabetes"), not to "grade II"
             if w in self.dx_ext:
                 s -= 1
-            elif w in _PUNCT_JOIN and s > 1 and low[s - 2] in self.dx_ext:
-                s -= 2
+            elif w in _PUNCT_JOIN and s > 1 and (low[s - 2] in self.dx_ext or low[s] in _CAUSED):
+                s -= 2  # "degenerative-joint disease", "NSAID-induced gastritis"
             elif w in {"and", "or"} and not joined and low[s] in sites and s > 1:
                 if self._dx_coord_ok(low[s - 2], low[s]):
                     left = s - 2
@@ -725,6 +727,8 @@ class EntityRecognizer:
                 s -= 2
             else:
                 break
+        while low[s] in _SIZE_WORDS and s + 1 < len(low) and low[s + 1] != "-":
+            s += 1  # ANNOTATION.md: size words drop out ("small joint effusion" -> "joint effusion")
         return s
 
     def _site_of_condition_before(self, low: list[str], i: int) -> bool:
@@ -926,6 +930,9 @@ _GENERIC_SERVICE = {"treatment", "treatments", "therapy", "therapies", "procedur
                     "sessions", "service", "services", "visit", "visits", "study", "studies"}
 _COUNT_WORDS = set(NUMBER_WORDS) | {"additional", "more", "further"}  # "three additional sessions": a quantity
 _EQUIVALENT = {"equivalent", "equivalents", "equivalency", "milligram"}  # "morphine (milligram) equivalent"
+_SIZE_WORDS = {"small", "large", "tiny", "big"}
+_SMALL_SITES = {"finger", "fingers", "toe", "toes", "intestine", "bowel", "joints"}  # "small joints of the hand"
+_CAUSED = {"induced", "related", "associated"}  # "NSAID-induced", "work-related": the cause is part of the name
 _TYPE_NUMBERS = {"1", "2", "i", "ii"}  # "type 2 diabetes", "type II"
 _SPRAIN_STRAIN = {"sprain", "strain", "sprains", "strains"}
 _INJURY = {"injury", "injuries"}
