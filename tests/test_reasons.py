@@ -294,6 +294,12 @@ def test_shipped_cues_decide_other_from_a_case_sentence(model, sentence, other):
     ("As the vision therapy has not been found to be medically necessary, a re-evaluation that "
      "depends on it is not needed.", True),
     ("As the physical therapy has not been shown to help, the request is not medically necessary.", False),
+    # "has not been found medically necessary, so ...", "likewise", "is not certified": the same dependency
+    ("The right trigger finger release has not been found medically necessary, so hand therapy after it is "
+     "not needed.", True),
+    ("Since that request was deemed not medically necessary, the companion request for anesthesia is "
+     "likewise not indicated.", True),
+    ("Since the surgical procedure is not certified, the associated clearance is not medically necessary.", True),
 ])
 def test_shipped_cues_decide_associated_service_from_a_case_sentence(model, sentence, associated):
     """ANNOTATION.md: associated_service is an item that depends on a treatment that was not
@@ -302,6 +308,14 @@ def test_shipped_cues_decide_associated_service_from_a_case_sentence(model, sent
     probs[0, model.labels.index("criteria_not_met")] = 0.9
     got = model.decide(probs, [["The records show no neurologic deficit.", sentence]])[0]
     assert ("associated_service" in got) is associated, got
+
+
+@pytest.mark.parametrize("sentence", [
+    "The request for 12 visits is more than the initial course the guidelines allow.",
+    "The remaining sessions would bring the total to 24, well above the 14 visits the guideline allows.",
+])
+def test_shipped_cues_read_a_limit_written_as_a_comparison(sentence):
+    assert "exceeds_guideline_limits" in CueMatcher(load_cues()).labels(sentence)
 
 
 @pytest.mark.parametrize("sentences, kept", [
