@@ -159,6 +159,16 @@ def test_size_words_drop_and_a_cause_joined_by_a_hyphen_stays():
     assert "left small finger" in body and not body & {"small joint", "small disc"}, body
 
 
+def test_hand_and_other_sites_from_the_anatomy_lists():
+    nlp = spacy.blank("en")
+    add_entity_components(nlp, None)
+    d = nlp("CLINICAL CASE SUMMARY\nThere was tenderness at the A1 pulley, the left radial styloid, the PIP joint, "
+            "the TFCC, the flexor tendon sheath and the epigastrium, with a compressed L5 root.")
+    body = texts(d, "BODY_PART")
+    assert {"a1 pulley", "left radial styloid", "pip joint", "tfcc", "flexor tendon sheath", "epigastrium",
+            "l5 root"} <= body, body
+
+
 def test_side_written_as_two_words():
     """"left sided" is a laterality like "left-sided" (PDF text often loses the hyphen)."""
     nlp = spacy.blank("en")
