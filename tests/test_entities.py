@@ -626,6 +626,13 @@ def test_compound_strengths_written_with_hyphens_or_per_gram(nlp):
     assert not {"16mg", "100mg", "325mg"} & texts(d, "DOSE")
 
 
+def test_concentrations_and_thousands_are_one_strength(nlp):
+    d = _rule_doc(nlp, "Synvisc-One 48mg/6mL was injected; ergocalciferol 50,000 IU weekly was continued.")
+    doses = {"".join(t.split()) for t in texts(d, "DOSE")}
+    assert {"48mg/6ml", "50,000iu"} <= doses, doses
+    assert not {"48mg", "6ml", "000iu"} & doses, doses
+
+
 def test_condition_named_with_the_word_injury_is_one_mention(nlp):
     d = _rule_doc(nlp, "Diagnoses include left knee contusion injury and a crush\ninjury of the right hand. "
                   "The injury occurred at work.")

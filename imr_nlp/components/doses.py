@@ -46,7 +46,7 @@ Span.set_extension("imr_drug", default=None, force=True)
 
 STRENGTH_UNITS = ["mg", "mgs", "mcg", "µg", "ug", "ml", "mL", "%", "mg/ml",
                   "mg/hr", "mcg/hr", "mcg/h", "mg/g", "iu", "units", "unit", "meq", "mg/5ml"]
-NUM = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*$"
+NUM = r"^(?:\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(/\d+(\.\d+)?)*$"  # "50,000 IU"
 NUM_UNIT = r"^\d+(\.\d+)?(/\d+(\.\d+)?)*(mg|mgs|mcg|ug|ml|%|iu|percent)(/(\d+(\.\d+)?)?(mg|ml|hr|h|g))?$"
 PCT_CHAIN = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)+$"
 PCT_CHAIN_HEAD = r"^\d+(\.\d+)?%(/\d+(\.\d+)?%)*/\d+(\.\d+)?$"
@@ -73,6 +73,7 @@ def _patterns() -> dict[str, list[list[dict[str, Any]]]]:
         "DOSE": [
             [{"TEXT": {"REGEX": NUM}}, unit, {"ORTH": "/"}, per_unit],  # "0.5 mg/kg", "25 mcg/hr"
             [{"LOWER": {"REGEX": NUM_UNIT}}, {"ORTH": "/"}, {"TEXT": {"REGEX": NUM}}, unit],  # "800mg/26.6mg"
+            [{"LOWER": {"REGEX": NUM_UNIT}}, {"ORTH": "/"}, {"LOWER": {"REGEX": NUM_UNIT}}],  # "48mg/6mL"
             [{"LOWER": {"REGEX": NUM_UNIT}}, {"ORTH": "/"}, per_unit],  # "300mg/g"
             # a compound's strengths joined by hyphens: "320.5-30-16mg", "5-325 mg"
             [{"TEXT": {"REGEX": NUM}}, {"ORTH": "-"}, {"TEXT": {"REGEX": NUM}}, {"ORTH": "-"},
