@@ -470,6 +470,14 @@ def test_services_of_internal_medicine_and_hospital_care(nlp):
     assert not tr & {"treadmill", "stress test", "nerve stimulator", "finger trigger finger release"}, tr
 
 
+def test_joint_blocks_are_treatments_and_a_hyphenated_kind_stays_with_its_condition(nlp):
+    d = _rule_doc(nlp, "Diagnoses: cam-type femoroacetabular impingement. He had right sacroiliac joint blocks\n"
+                  "and facet joint blocks in 2015.")
+    assert {"sacroiliac joint blocks", "facet joint blocks"} <= texts(d, "TREATMENT")
+    dx = texts(d, "DIAGNOSIS")
+    assert "cam-type femoroacetabular impingement" in dx and not any("blocks" in t for t in dx), dx
+
+
 def test_surgical_names_keep_their_approach_and_extent(nlp):
     d = _rule_doc(nlp, "He underwent an arthroscopic partial medial meniscectomy in 2014 and a lumbar fusion. The\n"
                   "request is for posterior lumbar interbody fusion. She had a total hip arthroplasty, and the plan\n"

@@ -708,7 +708,9 @@ class EntityRecognizer:
                 break  # the head of the diagnosis before ("shoulder strain right elbow contusion")
             if w in _TYPE_NUMBERS and (s < 2 or low[s - 2] != "type"):
                 break  # a type number belongs to its "type" ("type 2 diabetes"), not to "grade II"
-            if w in self.dx_ext:
+            if w in _PUNCT_JOIN and s > 1 and "".join(low[s - 2:s + 1]) in self.dx_ext:
+                s -= 2  # "cam-type femoroacetabular impingement": the joined word is the modifier
+            elif w in self.dx_ext:
                 s -= 1
             elif w in _PUNCT_JOIN and s > 1 and (low[s - 2] in self.dx_ext or low[s] in _CAUSED):
                 s -= 2  # "degenerative-joint disease", "NSAID-induced gastritis"
