@@ -570,7 +570,7 @@ class EntityRecognizer:
         """A surgical name with the approach and extent written before it, and the site words
         between ("arthroscopic partial medial meniscectomy", "posterior lumbar interbody fusion",
         "total hip arthroplasty"); without an approach word the site stays out ("lumbar fusion" ->
-        "fusion", as ANNOTATION.md's gold writes it)."""
+        "fusion", as the project's gold and the independent blind read write it)."""
         head = low[e - 1]
         if not (head in self.surgical_heads or (head.endswith(self.surgical_endings) and head not in self.not_procedures)):
             return s, e

@@ -31,8 +31,8 @@ describe missing records, so the model decides it. The other way round, a label 
 ``_case_required`` (no_functional_improvement, request_incomplete) is a fact of this patient's
 record or request, so the model's label is kept only when a case sentence cues it: a guideline's
 "continued use requires documented functional improvement" is not the reason (no_functional_improvement
-precision 0.80 -> 0.90 in CV, micro +0.002 to +0.004 at 3, 5 and 10 folds, with the case pattern
-widened to "the worker", he/she and the progress notes).
+precision 0.80 -> 0.91 in CV; micro 0.880 / 0.890 / 0.893 -> 0.887 / 0.892 / 0.896 at 3 / 5 / 10
+folds, with the case pattern widened to "the worker", he/she and the progress notes).
 Chosen by cross-validation by letter on the training split (``benchmarks/reasons_model_comparison.py``):
 it beat the first model (word + char n-grams with eight label-level cue tokens), spaCy
 ``textcat_multilabel``, calibrated probabilities and char n-grams (the three-label hybrid measured
