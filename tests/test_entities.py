@@ -123,34 +123,28 @@ def test_kind_of_condition_kept_chronicity_dropped():
     assert not any(t.startswith(("chronic", "moderate")) for t in dx)
 
 
-def test_classification_specifiers_complete_the_diagnosis():
+def test_classification_specifiers_complete_the_diagnosis(nlp):
     """DSM-5 / ICD-10-CM subtypes and seizure types written after the name are part of it; a
     second condition after "with" is not."""
-    nlp = spacy.blank("en")
-    add_entity_components(nlp, None)
-    d = nlp("CLINICAL CASE SUMMARY\nDiagnoses include adjustment disorder with depressed mood, depressive "
-            "disorder not otherwise specified, migraine without aura and lumbar disc herniation with radiculopathy.")
+    d = _rule_doc(nlp, "Diagnoses include adjustment disorder with depressed mood, depressive "
+                       "disorder not otherwise specified, migraine without aura and lumbar disc herniation with radiculopathy.")
     dx = texts(d, "DIAGNOSIS")
     assert {"adjustment disorder with depressed mood", "depressive disorder not otherwise specified",
             "migraine without aura", "lumbar disc herniation", "radiculopathy"} <= dx, dx
     assert not dx & {"adjustment disorder", "depressive disorder", "migraine"}, dx
 
 
-def test_greater_and_lesser_name_a_site_but_common_does_not():
-    nlp = spacy.blank("en")
-    add_entity_components(nlp, None)
-    d = nlp("CLINICAL CASE SUMMARY\nThere was tenderness over the right greater occipital nerve and the lesser "
-            "occipital nerve. Common knee injuries were discussed.")
+def test_greater_and_lesser_name_a_site_but_common_does_not(nlp):
+    d = _rule_doc(nlp, "There was tenderness over the right greater occipital nerve and the lesser "
+                       "occipital nerve. Common knee injuries were discussed.")
     body = texts(d, "BODY_PART")
     assert {"right greater occipital nerve", "lesser occipital nerve", "knee"} <= body, body
     assert "common knee" not in body
 
 
-def test_size_words_drop_and_a_cause_joined_by_a_hyphen_stays():
-    nlp = spacy.blank("en")
-    add_entity_components(nlp, None)
-    d = nlp("CLINICAL CASE SUMMARY\nDiagnoses: NSAID-induced gastritis, a small joint effusion, a small disc bulge, "
-            "left small finger sprain, femoroacetabular impingement and peptic ulcer disease.")
+def test_size_words_drop_and_a_cause_joined_by_a_hyphen_stays(nlp):
+    d = _rule_doc(nlp, "Diagnoses: NSAID-induced gastritis, a small joint effusion, a small disc bulge, "
+                       "left small finger sprain, femoroacetabular impingement and peptic ulcer disease.")
     dx = texts(d, "DIAGNOSIS")
     assert {"nsaid-induced gastritis", "joint effusion", "disc bulge", "left small finger sprain",
             "femoroacetabular impingement", "peptic ulcer disease"} <= dx, dx
@@ -159,11 +153,9 @@ def test_size_words_drop_and_a_cause_joined_by_a_hyphen_stays():
     assert "left small finger" in body and not body & {"small joint", "small disc"}, body
 
 
-def test_hand_and_other_sites_from_the_anatomy_lists():
-    nlp = spacy.blank("en")
-    add_entity_components(nlp, None)
-    d = nlp("CLINICAL CASE SUMMARY\nThere was tenderness at the A1 pulley, the left radial styloid, the PIP joint, "
-            "the TFCC, the flexor tendon sheath and the epigastrium, with a compressed L5 root.")
+def test_hand_and_other_sites_from_the_anatomy_lists(nlp):
+    d = _rule_doc(nlp, "There was tenderness at the A1 pulley, the left radial styloid, the PIP joint, "
+                       "the TFCC, the flexor tendon sheath and the epigastrium, with a compressed L5 root.")
     body = texts(d, "BODY_PART")
     assert {"a1 pulley", "left radial styloid", "pip joint", "tfcc", "flexor tendon sheath", "epigastrium",
             "l5 root"} <= body, body
