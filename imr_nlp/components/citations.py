@@ -263,20 +263,24 @@ def _other_title(text: str) -> str:
 
 
 def _issuer_pattern() -> str:
+    """A society or public body by its form (guideline_sources.json "organizations", as the entity
+    rules find them): a first word, capitalised words (commas and "and" between them: "National
+    Heart, Lung, and Blood"), a kind word, then "of"/"for"/"on" and its name."""
     orgs = guideline_names()["organizations"]
-    kinds = "|".join(orgs["kinds"])
-    return (r"(?:" + "|".join(re.escape(f) for f in orgs["first"]) + r")(?:\s+[A-Z][\w'.-]*)*?\s+(?:" + kinds + r")"
+    return (r"(?:" + "|".join(re.escape(f) for f in orgs["first"]) + r")(?:,?\s+(?:[A-Z][\w'.-]*|and|&))*?\s+"
+            r"(?:" + "|".join(orgs["kinds"]) + r")"
             r"(?:\s+(?:of|for|on)\s+(?:[A-Z][\w'.-]*|and|&)(?:\s+(?:[A-Z][\w'.-]*|and|&))*)?")
 
 
+_ISSUER = _issuer_pattern()
+_ABBREVIATION = r"\([A-Z][A-Za-z/&]{1,10}\)"
 _OTHER_ISSUER_HEAD = re.compile(
-    r"^(?:the\s+)?(?:(?:" + _issuer_pattern() + r")\s*(?:\([A-Z][A-Za-z/&]{1,10}\))?\s*[:,]\s*"
-    r"|(?:" + _issuer_pattern() + r")\s*\([A-Z][A-Za-z/&]{1,10}\)\s*"
+    r"^(?:the\s+)?(?:" + _ISSUER + r"\s*(?:" + _ABBREVIATION + r")?\s*[:,]\s*"
+    r"|" + _ISSUER + r"\s*" + _ABBREVIATION + r"\s*"
     r"|(?:Aetna|UpToDate|JNC\s*\d+|ACC/AHA)\b[\s:,]*)")
 _OTHER_ISSUER_TAIL = re.compile(
     r"(?:,|(?<=\?))\s*(?:accessed\s+from\s+)?(?:(?:the\s+)?(?:U\.\s?S\.|United\s+States)\s+Food\s+and\s+Drug\s+"
-    r"Administration|FDA|(?:National|American)\s+[A-Z][\w'.-]*(?:,?\s+(?:[A-Z][\w'.-]*|and|&))*\s+(?:Institute|"
-    r"Institutes|College|Academy|Association|Society|Council))\b.*$")
+    r"Administration|FDA|" + _ISSUER + r")\b.*$")
 
 
 def _odg_chapter_chunks(text: str) -> list[str]:

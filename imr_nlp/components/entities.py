@@ -249,6 +249,11 @@ class EntityRecognizer:
         self.site_words = self.laterality | self.regions_alone | body_words
         # "lumbar spine support", "occipital nerve stimulator", not "right"
         self.device_site_words = self.regions_alone | body_words | (self.qualifiers - self.laterality)
+        # what a device head takes before it: its site and its kind ("hinged knee brace", "CAM walker boot")
+        self.device_left = self.device_site_words | self.device_modifiers
+        self.device_name_words = self.device_left | self.device_heads
+        # what may stand between a surgical approach and its name ("posterior lumbar interbody fusion")
+        self.approach_between = (self.site_words | self.qualifiers | self.procedure_objects) - self.laterality
 
         self.lower_matcher = PhraseMatcher(vocab, attr="LOWER")
         self.lower_matcher.add("DRUG", list(tok(d) for d in self.drugs))
@@ -402,9 +407,8 @@ class EntityRecognizer:
         # a device named by its site or kind and a head noun not in the lexicon ("lumbar spine
         # support", "counterforce strap")
         in_treat = {i for s, e in treat_spans for i in range(s, e)}
-        device_left = self.device_site_words | self.device_modifiers
         for i, w in enumerate(low):
-            if w in self.device_heads and i not in in_treat and _take_left(low, i, device_left, 1) < i:
+            if w in self.device_heads and i not in in_treat and _take_left(low, i, self.device_left, 1) < i:
                 treat_spans.append(self._extend_treatment(low, i, i + 1))
         treat_spans = [self._with_approach(low, s, e) for s, e in self._procedure_spans(low, treat_spans)]
         treat_spans = _join_written_as_one(wdoc, low, filter_tuple_spans(treat_spans))
@@ -525,7 +529,7 @@ class EntityRecognizer:
         if head in self.device_heads:
             # "knee brace", "lumbar spine support": the site is the device's; so is its kind
             # ("hinged knee brace", "lace-up ankle brace", "CAM walker boot")
-            return _take_left(low, s, self.device_site_words | self.device_modifiers | self.device_heads, 4), e
+            return _take_left(low, s, self.device_name_words, 4), e
         if head in self.consult_heads:
             left = self.consult_specialties
         elif head in {"injection", "injections"}:
@@ -574,11 +578,10 @@ class EntityRecognizer:
         head = low[e - 1]
         if not (head in self.surgical_heads or (head.endswith(self.surgical_endings) and head not in self.not_procedures)):
             return s, e
-        between = (self.site_words | self.qualifiers | self.procedure_objects) - self.laterality
         k = best = s
         for _ in range(6):
             j, word = _word_left(low, k)
-            if j < 0 or (word not in self.approach_words and word not in between):
+            if j < 0 or (word not in self.approach_words and word not in self.approach_between):
                 break
             k = j
             if word in self.approach_words:
